@@ -1,0 +1,89 @@
+// Package lpm binds DPDK's IPv4 longest-prefix-match table.
+package lpm
+
+/*
+#cgo pkg-config: libdpdk
+#include <stdlib.h>
+#include <string.h>
+#include <rte_lpm.h>
+
+static struct rte_lpm *steer_lpm_create(const char *name, int socket, uint32_t rules, uint32_t tbl8s) {
+	struct rte_lpm_config c;
+	memset(&c, 0, sizeof(c));
+	c.max_rules = rules;
+	c.number_tbl8s = tbl8s;
+	return rte_lpm_create(name, socket, &c);
+}
+*/
+import "C"
+
+import (
+	"fmt"
+	"net/netip"
+	"unsafe"
+
+	"github.com/steer-router/steer/cgo/rteerr"
+)
+
+// MaxNextHop is the largest next-hop value rte_lpm stores (24 bits).
+const MaxNextHop = 1<<24 - 1
+
+// LPM is an IPv4 LPM table mapping prefixes to 24-bit next-hop ids.
+type LPM struct {
+	l    *C.struct_rte_lpm
+	name string
+}
+
+// New creates a table for up to rules prefixes, with tbl8s groups for
+// prefixes longer than /24.
+func New(name string, socket, rules, tbl8s int) (*LPM, error) {
+	cs := C.CString(name)
+	defer C.free(unsafe.Pointer(cs))
+	l := C.steer_lpm_create(cs, C.int(socket), C.uint32_t(rules), C.uint32_t(tbl8s))
+	if l == nil {
+		return nil, rteerr.FromErrno("rte_lpm_create", fmt.Sprintf("%s, %d rules, %d tbl8s", name, rules, tbl8s))
+	}
+	return &LPM{l: l, name: name}, nil
+}
+
+// Ptr is the *struct rte_lpm for the C fast path.
+func (t *LPM) Ptr() unsafe.Pointer { return unsafe.Pointer(t.l) }
+
+func ip32(a netip.Addr) C.uint32_t {
+	b := a.As4()
+	return C.uint32_t(uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]))
+}
+
+// Add inserts or replaces a prefix.
+func (t *LPM) Add(p netip.Prefix, nextHop uint32) error {
+	if !p.Addr().Is4() || nextHop > MaxNextHop {
+		return fmt.Errorf("rte_lpm_add(%s -> %d): not an IPv4 prefix or next hop out of range", p, nextHop)
+	}
+	p = p.Masked()
+	rc := C.rte_lpm_add(t.l, ip32(p.Addr()), C.uint8_t(p.Bits()), C.uint32_t(nextHop))
+	return rteerr.FromRC(int(rc), "rte_lpm_add", fmt.Sprintf("%s -> %d", p, nextHop))
+}
+
+// Delete removes a prefix.
+func (t *LPM) Delete(p netip.Prefix) error {
+	p = p.Masked()
+	rc := C.rte_lpm_delete(t.l, ip32(p.Addr()), C.uint8_t(p.Bits()))
+	return rteerr.FromRC(int(rc), "rte_lpm_delete", p.String())
+}
+
+// Lookup finds the next hop of an address.
+func (t *LPM) Lookup(a netip.Addr) (uint32, bool) {
+	var nh C.uint32_t
+	if C.rte_lpm_lookup(t.l, ip32(a), &nh) != 0 {
+		return 0, false
+	}
+	return uint32(nh), true
+}
+
+// Free releases the table.
+func (t *LPM) Free() {
+	if t.l != nil {
+		C.rte_lpm_free(t.l)
+		t.l = nil
+	}
+}
