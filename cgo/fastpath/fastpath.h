@@ -1,0 +1,168 @@
+/* steer's data path: run-to-completion forwarding of IPv4 on EAL lcores.
+ *
+ * Everything an lcore touches per packet lives in its own cache-aligned
+ * struct steer_lcore (RX queue list, TX buffers, counters), like l3fwd's
+ * lcore_conf; the only shared state is read-mostly (port table, FIB) plus
+ * the quit flag and the locks of TX queues that several lcores share.
+ */
+#ifndef STEER_FASTPATH_H
+#define STEER_FASTPATH_H
+
+#include <stdint.h>
+#include <rte_common.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_spinlock.h>
+
+#define STEER_MAX_PORTS 32
+#define STEER_MAX_QUEUES 64      /* per port, RX and TX */
+#define STEER_MAX_RX_PER_LCORE 32
+#define STEER_BURST 32
+#define STEER_NO_TXBUF 0xffff
+
+/* Packets that are not forwarded and die in the fast path, one line each:
+ * enum name, counter name (also the metrics label). */
+#define STEER_DROP_REASONS(X)                                                  \
+	X(UNKNOWN_ETHERTYPE, "unknown_ethertype")                              \
+	X(RUNT, "runt")                                                        \
+	X(BAD_VERSION, "bad_version")                                          \
+	X(BAD_IHL, "bad_ihl")                                                  \
+	X(BAD_CHECKSUM, "bad_checksum")                                        \
+	X(BAD_LENGTH, "bad_length")                                            \
+	X(MARTIAN_SOURCE, "martian_source")                                    \
+	X(MARTIAN_DESTINATION, "martian_destination")                          \
+	X(L2_OTHER_HOST, "l2_other_host")                                      \
+	X(LINK_BROADCAST, "link_broadcast")                                    \
+	X(MULTICAST, "multicast")                                              \
+	X(TX_FULL, "tx_full")
+
+/* Packets handed to the slow path (for now it counts and frees them). */
+#define STEER_SLOW_REASONS(X)                                                  \
+	X(ARP, "arp")                                                          \
+	X(LOCAL, "local")                                                      \
+	X(BROADCAST, "broadcast")                                              \
+	X(TTL_EXCEEDED, "ttl_exceeded")                                        \
+	X(NO_ROUTE, "no_route")                                                \
+	X(UNRESOLVED, "unresolved")                                            \
+	X(IP_OPTIONS, "ip_options")                                            \
+	X(FRAGMENTATION_NEEDED, "fragmentation_needed")
+
+#define STEER_ENUM(e, s) STEER_DROP_##e,
+enum steer_drop { STEER_DROP_REASONS(STEER_ENUM) STEER_DROP_MAX };
+#undef STEER_ENUM
+#define STEER_ENUM(e, s) STEER_SLOW_##e,
+enum steer_slow { STEER_SLOW_REASONS(STEER_ENUM) STEER_SLOW_MAX };
+#undef STEER_ENUM
+
+extern const char *const steer_drop_names[STEER_DROP_MAX];
+extern const char *const steer_slow_names[STEER_SLOW_MAX];
+
+/* Verdict of the per-packet checks before the route lookup. */
+#define STEER_V_LOOKUP 0x000    /* forwardable so far: look the destination up */
+#define STEER_V_DROP 0x100      /* | enum steer_drop */
+#define STEER_V_SLOW 0x200      /* | enum steer_slow */
+#define STEER_V_L2BCAST 0x400   /* with LOOKUP: arrived as link-layer broadcast */
+#define STEER_V_OPTIONS 0x800   /* with LOOKUP: header has options */
+#define STEER_V_REASON(v) ((v) & 0xff)
+
+/* Kinds of next hop. LOCAL and BROADCAST entries are /32s the control plane
+ * installs for the router's own and subnet broadcast addresses, so one LPM
+ * lookup answers "for us?" and "where to?" at once. */
+enum steer_nh_kind {
+	STEER_NH_FORWARD = 0,   /* MACs known: rewrite and send */
+	STEER_NH_UNRESOLVED,    /* egress port known, neighbour MAC not yet */
+	STEER_NH_LOCAL,         /* one of the router's addresses */
+	STEER_NH_BROADCAST,     /* network or broadcast address of a connected subnet */
+};
+
+/* 16 bytes; dst and src MAC first so one 12-byte copy rewrites Ethernet. */
+struct steer_nexthop {
+	struct rte_ether_addr dst;
+	struct rte_ether_addr src;
+	uint16_t port;
+	uint8_t kind;
+	uint8_t pad;
+};
+
+struct steer_port {
+	struct rte_ether_addr mac;
+	uint16_t nb_txq;
+	uint16_t mtu;
+	uint8_t enabled;
+};
+
+struct steer_fib {
+	struct rte_lpm *lpm;
+	struct steer_nexthop *nh;  /* indexed by the LPM's next-hop id */
+	uint32_t nh_cap;
+};
+
+/* State shared by every lcore of one dataplane. */
+struct steer_dp {
+	uint32_t quit;             /* set by the control thread, read relaxed */
+	int rxq_field;             /* mbuf dynfield offset of the recorded RX queue */
+	uint64_t drain_tsc;        /* flush partial TX buffers after this many cycles */
+	struct steer_fib fib;
+	struct steer_port port[STEER_MAX_PORTS];
+	rte_spinlock_t txq_lock[STEER_MAX_PORTS][STEER_MAX_QUEUES];
+};
+
+/* Counters of one lcore: written only by it, read by Go on scrape. */
+struct steer_counters {
+	uint64_t rx;
+	uint64_t tx;
+	uint64_t busy_polls;
+	uint64_t idle_polls;
+	uint64_t drop[STEER_DROP_MAX];
+	uint64_t slow[STEER_SLOW_MAX];
+} __rte_cache_aligned;
+
+struct steer_txbuf {
+	uint16_t port;
+	uint16_t queue;
+	uint16_t n;
+	rte_spinlock_t *lock;      /* NULL unless another lcore sends on this queue */
+	struct rte_mbuf *m[STEER_BURST];
+};
+
+struct steer_rxq {
+	uint16_t port;
+	uint16_t queue;
+};
+
+struct steer_lcore {
+	struct steer_dp *dp;
+	unsigned lcore_id;
+	uint16_t n_rx;
+	uint16_t n_txbuf;
+	struct steer_rxq rx[STEER_MAX_RX_PER_LCORE];
+	/* txbuf_of[egress port][recorded rx queue] -> index into txbuf: this is
+	 * where txq = recorded % nb_tx_queues is decided, once, at setup. */
+	uint16_t txbuf_of[STEER_MAX_PORTS][STEER_MAX_QUEUES];
+	struct steer_txbuf *txbuf;
+	struct steer_counters c;
+} __rte_cache_aligned;
+
+/* Setup (control thread). */
+struct steer_dp *steer_dp_create(int rxq_field, uint32_t nh_cap, int socket);
+void steer_dp_free(struct steer_dp *dp);
+struct steer_lcore *steer_lcore_create(struct steer_dp *dp, unsigned lcore_id, int socket,
+				       const struct steer_rxq *rx, uint16_t n_rx);
+int steer_dp_share_txqs(struct steer_dp *dp, struct steer_lcore **lc, int n);
+void steer_lcore_free(struct steer_lcore *lc);
+
+/* The lcore loop, for rte_eal_remote_launch. */
+int steer_lcore_main(void *arg);
+
+/* One burst through the pipeline, as the loop does after rx_burst. */
+void steer_process_burst(struct steer_lcore *lc, uint16_t port, uint16_t queue,
+			 struct rte_mbuf **pkts, uint16_t n);
+void steer_flush_all(struct steer_lcore *lc);
+
+/* Pure helpers, exposed for unit tests. */
+int steer_classify(const uint8_t *frame, uint32_t data_len, uint32_t pkt_len,
+		   const struct rte_ether_addr *port_mac, uint32_t *dst_ip);
+void steer_ttl_decrement(struct rte_ipv4_hdr *ip);
+
+#endif
