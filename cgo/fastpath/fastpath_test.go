@@ -1,0 +1,163 @@
+package fastpath
+
+import (
+	"encoding/binary"
+	"math/rand"
+	"testing"
+)
+
+var portMAC = [6]byte{0x02, 0x70, 0x63, 0x61, 0x70, 0x00}
+
+// checksum is the one's-complement sum of hdr, folded: a valid IPv4 header
+// sums to 0xffff.
+func checksum(hdr []byte) uint16 {
+	var s uint32
+	for i := 0; i+1 < len(hdr); i += 2 {
+		s += uint32(binary.BigEndian.Uint16(hdr[i:]))
+	}
+	for s > 0xffff {
+		s = s&0xffff + s>>16
+	}
+	return uint16(s)
+}
+
+func ipv4Header(ttl uint8, src, dst [4]byte, opts int) []byte {
+	h := make([]byte, 20+opts)
+	h[0] = 0x40 | byte((20+opts)/4)
+	binary.BigEndian.PutUint16(h[2:], uint16(len(h)+8))
+	h[8], h[9] = ttl, 17
+	copy(h[12:], src[:])
+	copy(h[16:], dst[:])
+	binary.BigEndian.PutUint16(h[10:], ^checksum(h))
+	return h
+}
+
+// frame builds Ethernet + IPv4 header + 8 bytes of payload.
+func frame(dstMAC [6]byte, ip []byte) []byte {
+	f := append(append(append([]byte{}, dstMAC[:]...), 2, 0, 0, 0, 0, 9, 0x08, 0x00), ip...)
+	return append(f, make([]byte, 8)...)
+}
+
+func TestTTLDecrementKeepsChecksumValid(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	for i := 0; i < 200000; i++ {
+		var src, dst [4]byte
+		rng.Read(src[:])
+		rng.Read(dst[:])
+		ttl := uint8(2 + rng.Intn(254))
+		h := ipv4Header(ttl, src, dst, 0)
+		binary.BigEndian.PutUint16(h[4:], uint16(rng.Intn(65536))) // vary the id field
+		binary.BigEndian.PutUint16(h[10:], 0)
+		binary.BigEndian.PutUint16(h[10:], ^checksum(h))
+		out := ttlDecrementForTest(h)
+		if out[8] != ttl-1 {
+			t.Fatalf("TTL %d became %d", ttl, out[8])
+		}
+		if c := checksum(out); c != 0xffff {
+			t.Fatalf("header %x: checksum after decrement sums to %#x, want 0xffff", h, c)
+		}
+		// Everything but TTL and checksum is untouched.
+		for j := range h {
+			if j != 8 && j != 10 && j != 11 && out[j] != h[j] {
+				t.Fatalf("byte %d changed: %#x -> %#x", j, h[j], out[j])
+			}
+		}
+	}
+}
+
+// RFC 1624 exists because RFC 1141's update goes wrong when the checksum
+// field is one of the two zeros of one's complement (0x0000 / 0xffff). For
+// every TTL, find a header with such a checksum and check it stays valid.
+func TestTTLDecrementChecksumCorner(t *testing.T) {
+	for ttl := 2; ttl < 256; ttl++ {
+		h := ipv4Header(uint8(ttl), [4]byte{10, 0, 0, 1}, [4]byte{10, 0, 0, 2}, 0)
+		found := false
+		for id := 0; id < 65536 && !found; id++ {
+			binary.BigEndian.PutUint16(h[4:], uint16(id))
+			binary.BigEndian.PutUint16(h[10:], 0)
+			c := ^checksum(h)
+			if c == 0 || c == 0xffff {
+				binary.BigEndian.PutUint16(h[10:], c)
+				if got := checksum(ttlDecrementForTest(h)); got != 0xffff {
+					t.Fatalf("ttl %d id %d checksum %#x: after decrement sums to %#x", ttl, id, c, got)
+				}
+				found = true
+			}
+		}
+		if !found {
+			t.Fatalf("ttl %d: no id gives a zero checksum field; the corner was not tested", ttl)
+		}
+	}
+}
+
+func TestClassify(t *testing.T) {
+	other := [6]byte{0x02, 0, 0, 0, 0, 0x99}
+	bcast := [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+	good := ipv4Header(64, [4]byte{10, 0, 0, 2}, [4]byte{198, 51, 100, 7}, 0)
+	mod := func(f func(h []byte), fix bool) []byte {
+		h := append([]byte{}, good...)
+		f(h)
+		if fix {
+			binary.BigEndian.PutUint16(h[10:], 0)
+			binary.BigEndian.PutUint16(h[10:], ^checksum(h[:int(h[0]&0xf)*4]))
+		}
+		return h
+	}
+	arp := frame(bcast, good)
+	arp[12], arp[13] = 0x08, 0x06
+	ipv6 := frame(portMAC, good)
+	ipv6[12], ipv6[13] = 0x86, 0xdd
+	vlan := frame(portMAC, good)
+	vlan[12], vlan[13] = 0x81, 0x00
+
+	cases := []struct {
+		name   string
+		frame  []byte
+		pktLen int
+		want   Verdict
+	}{
+		{"forwardable", frame(portMAC, good), -1, Verdict{Lookup: true, Dst: 0xc6336407}},
+		{"link broadcast", frame(bcast, good), -1, Verdict{Lookup: true, L2Bcast: true, Dst: 0xc6336407}},
+		{"options", frame(portMAC, ipv4Header(64, [4]byte{10, 0, 0, 2}, [4]byte{198, 51, 100, 7}, 4)), -1, Verdict{Lookup: true, Options: true, Dst: 0xc6336407}},
+		{"arp", arp, -1, Verdict{Slow: "arp"}},
+		{"ipv6", ipv6, -1, Verdict{Drop: "unknown_ethertype"}},
+		{"vlan", vlan, -1, Verdict{Drop: "unknown_ethertype"}},
+		{"too short for ethernet", frame(portMAC, good)[:10], -1, Verdict{Drop: "runt"}},
+		{"too short for ipv4", frame(portMAC, good)[:30], -1, Verdict{Drop: "runt"}},
+		{"other host", frame(other, good), -1, Verdict{Drop: "l2_other_host"}},
+		{"version 6 in ipv4 frame", frame(portMAC, mod(func(h []byte) { h[0] = 0x65 }, true)), -1, Verdict{Drop: "bad_version"}},
+		{"ihl 4", frame(portMAC, mod(func(h []byte) { h[0] = 0x44 }, false)), -1, Verdict{Drop: "bad_ihl"}},
+		{"bad checksum", frame(portMAC, mod(func(h []byte) { h[10] ^= 0x55 }, false)), -1, Verdict{Drop: "bad_checksum"}},
+		{"total length < header", frame(portMAC, mod(func(h []byte) { binary.BigEndian.PutUint16(h[2:], 19) }, true)), -1, Verdict{Drop: "bad_length"}},
+		{"total length > frame", frame(portMAC, mod(func(h []byte) { binary.BigEndian.PutUint16(h[2:], 200) }, true)), -1, Verdict{Drop: "bad_length"}},
+		{"ihl beyond frame", frame(portMAC, mod(func(h []byte) { h[0] = 0x4f }, false))[:40], -1, Verdict{Drop: "bad_length"}},
+		{"src 0/8", frame(portMAC, mod(func(h []byte) { h[12] = 0 }, true)), -1, Verdict{Drop: "martian_source"}},
+		{"src loopback", frame(portMAC, mod(func(h []byte) { h[12] = 127 }, true)), -1, Verdict{Drop: "martian_source"}},
+		{"src multicast", frame(portMAC, mod(func(h []byte) { h[12] = 224 }, true)), -1, Verdict{Drop: "martian_source"}},
+		{"src class E", frame(portMAC, mod(func(h []byte) { h[12] = 250 }, true)), -1, Verdict{Drop: "martian_source"}},
+		{"dst limited broadcast", frame(bcast, mod(func(h []byte) { copy(h[16:], []byte{255, 255, 255, 255}) }, true)), -1, Verdict{Slow: "local"}},
+		{"dst loopback", frame(portMAC, mod(func(h []byte) { h[16] = 127 }, true)), -1, Verdict{Drop: "martian_destination"}},
+		{"dst 0/8", frame(portMAC, mod(func(h []byte) { h[16] = 0 }, true)), -1, Verdict{Drop: "martian_destination"}},
+		{"dst class E", frame(portMAC, mod(func(h []byte) { h[16] = 241 }, true)), -1, Verdict{Drop: "martian_destination"}},
+		{"dst multicast", frame(portMAC, mod(func(h []byte) { h[16] = 239 }, true)), -1, Verdict{Drop: "multicast"}},
+	}
+	for _, c := range cases {
+		got := classifyForTest(c.frame, c.pktLen, portMAC)
+		if got != c.want {
+			t.Errorf("%s: got %+v, want %+v", c.name, got, c.want)
+		}
+	}
+}
+
+func TestReasonNamesAreUnique(t *testing.T) {
+	seen := map[string]bool{}
+	for _, n := range append(append([]string{}, DropReasons...), SlowReasons...) {
+		if n == "" || seen[n] {
+			t.Errorf("reason %q is empty or repeated", n)
+		}
+		seen[n] = true
+	}
+	if len(DropReasons) != 12 || len(SlowReasons) != 8 {
+		t.Errorf("got %d drop and %d slow-path reasons, want 12 and 8", len(DropReasons), len(SlowReasons))
+	}
+}
