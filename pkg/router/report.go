@@ -1,0 +1,140 @@
+package router
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"text/tabwriter"
+
+	"github.com/steer-router/steer/cgo/fastpath"
+)
+
+// Report is what steer did: written as JSON by `steer run --stats-file` and
+// printed as a summary on exit.
+type Report struct {
+	Ports   []PortReport  `json:"ports"`
+	Lcores  []LcoreReport `json:"lcores"`
+	Totals  Totals        `json:"totals"`
+	Mempool MempoolReport `json:"mempool"`
+}
+
+// PortReport is one port's identity and ethdev counters.
+type PortReport struct {
+	Name      string `json:"name"`
+	PortID    uint16 `json:"port_id"`
+	Driver    string `json:"driver"`
+	MAC       string `json:"mac"`
+	RxQueues  int    `json:"rx_queues"`
+	TxQueues  int    `json:"tx_queues"`
+	RxPackets uint64 `json:"rx_packets"`
+	TxPackets uint64 `json:"tx_packets"`
+	RxBytes   uint64 `json:"rx_bytes"`
+	TxBytes   uint64 `json:"tx_bytes"`
+	RxMissed  uint64 `json:"rx_missed"`
+	RxErrors  uint64 `json:"rx_errors"`
+	TxErrors  uint64 `json:"tx_errors"`
+	RxNoMbuf  uint64 `json:"rx_nombuf"`
+}
+
+// LcoreReport is one forwarding lcore's counters.
+type LcoreReport struct {
+	Lcore     int               `json:"lcore"`
+	RxPackets uint64            `json:"rx_packets"`
+	TxPackets uint64            `json:"tx_packets"`
+	BusyPolls uint64            `json:"busy_polls"`
+	IdlePolls uint64            `json:"idle_polls"`
+	Dropped   map[string]uint64 `json:"dropped"`
+	SlowPath  map[string]uint64 `json:"slowpath"`
+}
+
+// Totals sums the lcores. RxPackets == TxPackets + sum(Dropped) +
+// sum(SlowPath) once the lcores have stopped.
+type Totals struct {
+	RxPackets uint64            `json:"rx_packets"`
+	TxPackets uint64            `json:"tx_packets"`
+	Dropped   map[string]uint64 `json:"dropped"`
+	SlowPath  map[string]uint64 `json:"slowpath"`
+}
+
+// MempoolReport tracks mbufs: after close every mbuf must be back.
+type MempoolReport struct {
+	Size            int `json:"size"`
+	InUseAfterStop  int `json:"in_use_after_stop"`
+	InUseAfterClose int `json:"in_use_after_close"`
+}
+
+func byReason(names []string, counts []uint64) map[string]uint64 {
+	m := make(map[string]uint64, len(names))
+	for i, n := range names {
+		m[n] = counts[i]
+	}
+	return m
+}
+
+func lcoreReport(id int, c fastpath.Counters) LcoreReport {
+	return LcoreReport{
+		Lcore: id, RxPackets: c.Rx, TxPackets: c.Tx, BusyPolls: c.BusyPolls, IdlePolls: c.IdlePolls,
+		Dropped:  byReason(fastpath.DropReasons, c.Dropped),
+		SlowPath: byReason(fastpath.SlowReasons, c.SlowPath),
+	}
+}
+
+func sumTotals(ls []LcoreReport) Totals {
+	t := Totals{Dropped: byReason(fastpath.DropReasons, make([]uint64, len(fastpath.DropReasons))),
+		SlowPath: byReason(fastpath.SlowReasons, make([]uint64, len(fastpath.SlowReasons)))}
+	for _, l := range ls {
+		t.RxPackets += l.RxPackets
+		t.TxPackets += l.TxPackets
+		for k, v := range l.Dropped {
+			t.Dropped[k] += v
+		}
+		for k, v := range l.SlowPath {
+			t.SlowPath[k] += v
+		}
+	}
+	return t
+}
+
+// Unaccounted is RX minus everything the lcores say became of the packets:
+// zero once the lcores have stopped and flushed.
+func (t Totals) Unaccounted() int64 {
+	n := int64(t.RxPackets) - int64(t.TxPackets)
+	for _, v := range t.Dropped {
+		n -= int64(v)
+	}
+	for _, v := range t.SlowPath {
+		n -= int64(v)
+	}
+	return n
+}
+
+// Summary prints the report for a person.
+func (r *Report) Summary(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "port\tdriver\trx packets\ttx packets\trx missed\trx nombuf\t")
+	for _, p := range r.Ports {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t\n", p.Name, p.Driver, p.RxPackets, p.TxPackets, p.RxMissed, p.RxNoMbuf)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\nlcores: %d packets in, %d forwarded", r.Totals.RxPackets, r.Totals.TxPackets)
+	printReasons(w, "dropped", r.Totals.Dropped)
+	printReasons(w, "to slow path", r.Totals.SlowPath)
+	fmt.Fprintf(w, "\nmempool: %d mbufs, %d in use after stop, %d after close\n",
+		r.Mempool.Size, r.Mempool.InUseAfterStop, r.Mempool.InUseAfterClose)
+}
+
+func printReasons(w io.Writer, what string, m map[string]uint64) {
+	var keys []string
+	var sum uint64
+	for k, v := range m {
+		if v > 0 {
+			keys = append(keys, k)
+			sum += v
+		}
+	}
+	sort.Strings(keys)
+	fmt.Fprintf(w, "\n%s: %d", what, sum)
+	for _, k := range keys {
+		fmt.Fprintf(w, "  %s=%d", k, m[k])
+	}
+}

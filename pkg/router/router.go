@@ -1,0 +1,374 @@
+// Package router runs steer's data plane from a validated config: it
+// initialises EAL, sets up ports and the mbuf pool, builds the FIB, launches
+// the forwarding lcores and, on Stop, tears it all down in the order DPDK
+// needs and reports what happened.
+package router
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"sync"
+
+	"go.uber.org/zap"
+
+	"github.com/steer-router/steer/cgo/eal"
+	"github.com/steer-router/steer/cgo/ethdev"
+	"github.com/steer-router/steer/cgo/fastpath"
+	"github.com/steer-router/steer/cgo/lpm"
+	"github.com/steer-router/steer/cgo/mbuf"
+	"github.com/steer-router/steer/cgo/mempool"
+	"github.com/steer-router/steer/pkg/config"
+	"github.com/steer-router/steer/pkg/fib"
+)
+
+// Router is a running data plane.
+type Router struct {
+	cfg   *config.Config
+	log   *zap.Logger
+	ports []*port
+	pool  *mempool.Pool
+	lpm   *lpm.LPM
+	dp    *fastpath.Dataplane
+	fib   *fib.Table
+
+	stopOnce sync.Once
+	report   *Report
+	stopErr  error
+}
+
+type port struct {
+	cfg     config.Port
+	id      ethdev.Port
+	info    ethdev.Info
+	mac     net.HardwareAddr
+	rss     bool
+	started bool
+}
+
+// Start brings the data plane up. On error everything it set up is torn
+// down again (EAL itself cannot be re-initialised in this process).
+func Start(cfg *config.Config, log *zap.Logger) (*Router, error) {
+	if cfg.EAL.Huge {
+		if err := checkHugepages(); err != nil {
+			return nil, err
+		}
+	}
+	args := EALArgs(cfg)
+	log.Debug("rte_eal_init", zap.Strings("args", args))
+	if err := eal.Init(args); err != nil {
+		return nil, fmt.Errorf("%w (EAL arguments: %s)", err, strings.Join(args[1:], " "))
+	}
+	r := &Router{cfg: cfg, log: log}
+	var err error
+	eal.Do(func() { err = r.setup() })
+	if err != nil {
+		r.teardown()
+		return nil, err
+	}
+	if err := r.dp.Launch(); err != nil {
+		r.teardown()
+		return nil, err
+	}
+	r.logLcoreMap()
+	log.Info("forwarding", zap.Int("lcores", len(cfg.Lcores)), zap.Int("ports", len(r.ports)),
+		zap.Int("fib_entries", len(r.fib.Entries)), zap.Int("next_hops", len(r.fib.NextHops)))
+	return r, nil
+}
+
+func checkHugepages() error {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return nil // let EAL say what is wrong
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		var free int
+		if _, err := fmt.Sscanf(line, "HugePages_Free: %d", &free); err == nil && free == 0 {
+			return errors.New("eal.huge is true but the system has no free hugepages: run `scripts/hugepages.sh` as root, or set eal.huge: false (with eal.memory_mb) for testing")
+		}
+	}
+	return nil
+}
+
+func (r *Router) setup() error {
+	rxqField, err := mbuf.RegisterRxQueueField()
+	if err != nil {
+		return err
+	}
+	for i := range r.cfg.Ports {
+		p, err := r.probe(i)
+		if err != nil {
+			return err
+		}
+		r.ports = append(r.ports, p)
+	}
+	socket := r.ports[0].info.Socket
+	n := r.poolSize()
+	if r.pool, err = mempool.NewPktmbuf("steer_mbufs_"+fmt.Sprint(socket), n, r.cfg.Mempool.Cache, r.cfg.Mempool.DataRoom, socket); err != nil {
+		return fmt.Errorf("%w: lower mempool.mbufs or raise eal.memory_mb", err)
+	}
+	for _, p := range r.ports {
+		if err := r.startPort(p); err != nil {
+			return err
+		}
+	}
+	if r.dp, err = r.buildDataplane(rxqField, socket); err != nil {
+		return err
+	}
+	return nil
+}
+
+// probe finds a configured device and checks it can give what the config asks.
+func (r *Router) probe(i int) (*port, error) {
+	c := r.cfg.Ports[i]
+	field := fmt.Sprintf("ports[%d]", i)
+	id, err := ethdev.ByName(c.DeviceName())
+	if err != nil {
+		return nil, fmt.Errorf("%s.device: %q did not probe (%v): check the PCI address is bound to vfio-pci (scripts/bind-vfio.sh) or the vdev arguments", field, c.Device, err)
+	}
+	info, err := id.Info()
+	if err != nil {
+		return nil, err
+	}
+	if c.RxQueues > info.MaxRxQueues {
+		hint := ""
+		if info.Driver == "net_pcap" {
+			hint = " (net_pcap opens one RX queue per rx_pcap= argument)"
+		}
+		return nil, fmt.Errorf("%s.rx_queues: %d, but %s (%s) has at most %d%s", field, c.RxQueues, c.Device, info.Driver, info.MaxRxQueues, hint)
+	}
+	if c.TxQueues > info.MaxTxQueues {
+		hint := ""
+		if info.Driver == "net_pcap" {
+			hint = " (net_pcap opens one TX queue per tx_pcap= argument, or one per rx_pcap= without one)"
+		}
+		return nil, fmt.Errorf("%s.tx_queues: %d, but %s (%s) has at most %d%s", field, c.TxQueues, c.Device, info.Driver, info.MaxTxQueues, hint)
+	}
+	if c.TxQueues > fastpath.MaxQueues || c.RxQueues > fastpath.MaxQueues || int(id) >= fastpath.MaxPorts {
+		return nil, fmt.Errorf("%s: port id %d with %d/%d queues exceeds the fast path's limits (%d ports, %d queues)", field, id, c.RxQueues, c.TxQueues, fastpath.MaxPorts, fastpath.MaxQueues)
+	}
+	p := &port{cfg: c, id: id, info: info}
+	switch c.Steering {
+	case "distributor":
+		return nil, fmt.Errorf("%s.steering: %q is not available yet: use auto or rss (run-to-completion on the device's own queues)", field, c.Steering)
+	case "rss":
+		if c.RxQueues > 1 && !info.CanRSS() {
+			return nil, fmt.Errorf("%s.steering: rss, but %s (%s) reports no IPv4 RSS offloads; use auto", field, c.Device, info.Driver)
+		}
+	}
+	p.rss = c.RxQueues > 1 && info.CanRSS()
+	return p, nil
+}
+
+// poolSize is mempool.mbufs, or enough for every descriptor, every lcore's
+// TX buffers and in-flight bursts, and the per-lcore caches, rounded to 2^n-1
+// (the size rte_mempool uses best).
+func (r *Router) poolSize() int {
+	if r.cfg.Mempool.Mbufs > 0 {
+		return r.cfg.Mempool.Mbufs
+	}
+	n := 0
+	for _, p := range r.cfg.Ports {
+		n += p.RxQueues*p.RxDesc + p.TxQueues*p.TxDesc
+	}
+	lcores := len(r.cfg.Lcores) + 1
+	n += lcores * (fastpath.Burst*(len(r.cfg.Ports)*fastpath.MaxQueues/8+2) + r.cfg.Mempool.Cache*3/2)
+	size := 1
+	for size-1 < n {
+		size <<= 1
+	}
+	return size - 1
+}
+
+func (r *Router) startPort(p *port) error {
+	var hf uint64
+	if p.rss {
+		hf = ethdev.RSSIPv4 & p.info.RSSOffloads
+	}
+	if err := p.id.Configure(p.cfg.RxQueues, p.cfg.TxQueues, p.cfg.MTU, hf); err != nil {
+		return fmt.Errorf("port %s: %w", p.cfg.Name, err)
+	}
+	rxd, txd, err := p.id.AdjustDesc(p.cfg.RxDesc, p.cfg.TxDesc)
+	if err != nil {
+		return err
+	}
+	for q := 0; q < p.cfg.RxQueues; q++ {
+		if err := p.id.SetupRxQueue(q, rxd, p.info.Socket, r.pool.Ptr()); err != nil {
+			return fmt.Errorf("port %s: %w", p.cfg.Name, err)
+		}
+	}
+	for q := 0; q < p.cfg.TxQueues; q++ {
+		if err := p.id.SetupTxQueue(q, txd, p.info.Socket); err != nil {
+			return fmt.Errorf("port %s: %w", p.cfg.Name, err)
+		}
+	}
+	if err := p.id.Start(); err != nil {
+		return fmt.Errorf("port %s: %w", p.cfg.Name, err)
+	}
+	p.started = true
+	if p.mac, err = p.id.MAC(); err != nil {
+		return err
+	}
+	link, _ := p.id.Link()
+	r.log.Info("port up", zap.String("port", p.cfg.Name), zap.Uint16("port_id", uint16(p.id)),
+		zap.String("device", p.cfg.DeviceName()), zap.String("driver", p.info.Driver),
+		zap.String("mac", p.mac.String()), zap.Int("rx_queues", p.cfg.RxQueues), zap.Int("tx_queues", p.cfg.TxQueues),
+		zap.Int("rx_desc", rxd), zap.Int("tx_desc", txd), zap.Int("mtu", p.cfg.MTU),
+		zap.Bool("rss_capable", p.info.CanRSS()), zap.Bool("rss", p.rss),
+		zap.Int("max_rx_queues", p.info.MaxRxQueues), zap.Int("max_tx_queues", p.info.MaxTxQueues),
+		zap.Bool("link_up", link.Up), zap.Uint32("link_mbps", link.SpeedMbps), zap.Int("socket", p.info.Socket))
+	return nil
+}
+
+func (r *Router) buildDataplane(rxqField, socket int) (*fastpath.Dataplane, error) {
+	var err error
+	byName := map[string]*port{}
+	ifaces := make([]fib.Interface, len(r.ports))
+	for i, p := range r.ports {
+		byName[p.cfg.Name] = p
+		ifaces[i] = fib.Interface{Port: int(p.id), Name: p.cfg.Name, Addresses: p.cfg.Prefixes}
+	}
+	routes := make([]fib.Route, len(r.cfg.Routes))
+	for i, rt := range r.cfg.Routes {
+		routes[i] = fib.Route{Prefix: rt.Net, Via: rt.Gateway}
+	}
+	neigh := make([]fib.Neighbor, len(r.cfg.Neighbors))
+	for i, n := range r.cfg.Neighbors {
+		neigh[i] = fib.Neighbor{Addr: n.Addr, MAC: net.HardwareAddr(n.HW[:]), Port: int(byName[n.Port].id)}
+	}
+	if r.fib, err = fib.Build(ifaces, routes, neigh); err != nil {
+		return nil, err
+	}
+
+	rules := len(r.fib.Entries) + 1024
+	if r.lpm, err = lpm.New("steer_fib", socket, rules, 256+r.fib.Needs24Plus()); err != nil {
+		return nil, err
+	}
+	for _, e := range r.fib.Entries {
+		if err := r.lpm.Add(e.Prefix, uint32(e.NextHop)); err != nil {
+			return nil, err
+		}
+	}
+	hops := make([]fastpath.NextHop, len(r.fib.NextHops))
+	macOf := map[int]net.HardwareAddr{}
+	for _, p := range r.ports {
+		macOf[int(p.id)] = p.mac
+	}
+	for i, h := range r.fib.NextHops {
+		hops[i] = fastpath.NextHop{Kind: fastpath.NextHopKind(h.Kind), Port: uint16(h.Port), DstMAC: h.MAC, SrcMAC: macOf[h.Port]}
+	}
+
+	dp, err := fastpath.New(rxqField, max(len(hops), 1024), socket)
+	if err != nil {
+		return nil, err
+	}
+	r.dp = dp
+	for _, p := range r.ports {
+		if err := dp.SetPort(uint16(p.id), p.mac, p.cfg.TxQueues, p.cfg.MTU); err != nil {
+			return nil, err
+		}
+	}
+	if err := dp.SetFIB(r.lpm.Ptr(), hops); err != nil {
+		return nil, err
+	}
+	for _, lc := range r.cfg.Lcores {
+		var rx []fastpath.RxQueue
+		for _, q := range lc.Rx {
+			rx = append(rx, fastpath.RxQueue{Port: uint16(byName[q.Port].id), Queue: uint16(q.Queue)})
+		}
+		if _, err := dp.AddLcore(lc.Lcore, eal.SocketOf(lc.Lcore), rx); err != nil {
+			return nil, err
+		}
+	}
+	if shared := dp.ShareTxQueues(); shared > 0 {
+		r.log.Warn("TX queues shared by several lcores are locked per burst; give ports at least as many tx_queues as the rx queues sending to them to avoid it",
+			zap.Int("shared_tx_queues", shared))
+	}
+	return dp, nil
+}
+
+func (r *Router) logLcoreMap() {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-6s %-8s %s\n", "lcore", "role", "polls (port/queue -> tx queue per egress port)")
+	fmt.Fprintf(&b, "%-6d %-8s %s\n", r.cfg.EAL.MainLcore, "main", "control plane (EAL main thread)")
+	for _, lc := range r.cfg.Lcores {
+		var qs []string
+		for _, q := range lc.Rx {
+			var tx []string
+			for _, p := range r.ports {
+				tx = append(tx, fmt.Sprintf("%s:%d", p.cfg.Name, q.Queue%p.cfg.TxQueues))
+			}
+			qs = append(qs, fmt.Sprintf("%s/%d -> %s", q.Port, q.Queue, strings.Join(tx, ",")))
+		}
+		fmt.Fprintf(&b, "%-6d %-8s %s\n", lc.Lcore, "rx+fwd", strings.Join(qs, "; "))
+	}
+	r.log.Info("lcore map\n" + b.String())
+}
+
+// Counters reads the live lcore counters (cheap: no DPDK calls).
+func (r *Router) Counters() []LcoreReport {
+	var out []LcoreReport
+	for _, l := range r.dp.Lcores() {
+		out = append(out, lcoreReport(l.ID, l.Counters()))
+	}
+	return out
+}
+
+// Stop stops the lcores (they flush their TX buffers), stops and closes the
+// ports, frees everything and returns the final report. Safe to call twice.
+func (r *Router) Stop() (*Report, error) {
+	r.stopOnce.Do(func() {
+		r.report, r.stopErr = r.teardown()
+	})
+	return r.report, r.stopErr
+}
+
+func (r *Router) teardown() (*Report, error) {
+	var errs []error
+	rep := &Report{}
+	if r.dp != nil {
+		errs = append(errs, r.dp.Stop())
+		rep.Lcores = r.Counters()
+	}
+	rep.Totals = sumTotals(rep.Lcores)
+	eal.Do(func() {
+		if r.pool != nil {
+			rep.Mempool.Size = r.pool.Size()
+			rep.Mempool.InUseAfterStop = r.pool.InUse()
+		}
+		for _, p := range r.ports {
+			pr := PortReport{Name: p.cfg.Name, PortID: uint16(p.id), Driver: p.info.Driver, MAC: p.mac.String(),
+				RxQueues: p.cfg.RxQueues, TxQueues: p.cfg.TxQueues}
+			if s, err := p.id.Stats(); err == nil {
+				pr.RxPackets, pr.TxPackets, pr.RxBytes, pr.TxBytes = s.RxPackets, s.TxPackets, s.RxBytes, s.TxBytes
+				pr.RxMissed, pr.RxErrors, pr.TxErrors, pr.RxNoMbuf = s.RxMissed, s.RxErrors, s.TxErrors, s.RxNoMbuf
+			}
+			rep.Ports = append(rep.Ports, pr)
+			if p.started {
+				errs = append(errs, p.id.Stop())
+			}
+			errs = append(errs, p.id.Close())
+		}
+		if r.pool != nil {
+			rep.Mempool.InUseAfterClose = r.pool.InUse()
+			if rep.Mempool.InUseAfterClose == 0 {
+				r.pool.Free()
+			} else {
+				errs = append(errs, fmt.Errorf("mbuf leak: %d mbufs still in use after every port closed", rep.Mempool.InUseAfterClose))
+			}
+		}
+		if r.dp != nil {
+			r.dp.Free()
+		}
+		if r.lpm != nil {
+			r.lpm.Free()
+		}
+	})
+	errs = append(errs, eal.Cleanup())
+	if u := rep.Totals.Unaccounted(); u != 0 {
+		errs = append(errs, fmt.Errorf("counters do not balance: %d packets received but neither forwarded, dropped nor handed to the slow path", u))
+	}
+	return rep, errors.Join(errs...)
+}
