@@ -1,0 +1,798 @@
+// Package e2e runs the real steer binary on DPDK net_pcap ports: crafted
+// input pcaps in, output pcaps and the --stats-file JSON out, compared packet
+// by packet. It needs root and DPDK (pkg-config libdpdk); without them every
+// test skips. No cgo here: steer is built once per run with `go build` and
+// driven as a process. STEER_BIN=path uses a prebuilt binary instead.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/steer-router/steer/pkg/trafgen"
+)
+
+// Timeouts: every steer process is killed (and the test failed) after
+// runTimeout; idle is what --exit-on-idle gets.
+const (
+	runTimeout = 60 * time.Second
+	idle       = 500 * time.Millisecond
+)
+
+// The reasons steer's stats file must always list (the contract).
+var (
+	DropReasons = []string{"unknown_ethertype", "runt", "bad_version", "bad_ihl", "bad_checksum", "bad_length",
+		"martian_source", "martian_destination", "l2_other_host", "link_broadcast", "multicast", "tx_full"}
+	SlowReasons = []string{"arp", "local", "broadcast", "ttl_exceeded", "no_route", "unresolved",
+		"ip_options", "fragmentation_needed"}
+)
+
+// MACs of the hosts around the router (static neighbours in every config).
+var (
+	LanHostMAC  = net.HardwareAddr{0x02, 0, 0, 0, 0, 0x02} // 10.0.0.2
+	WanPeerMAC  = net.HardwareAddr{0x02, 0, 0, 0, 0, 0x03} // 203.0.113.2
+	StrangerMAC = net.HardwareAddr{0x02, 0, 0, 0, 0x99, 0x99}
+)
+
+var (
+	skipOnce sync.Once
+	skipMsg  string
+
+	buildOnce sync.Once
+	steerBin  string
+	buildErr  error
+	binDir    string
+)
+
+func skipReason() string {
+	skipOnce.Do(func() {
+		if os.Geteuid() != 0 {
+			skipMsg = "e2e tests need root (DPDK); skipping"
+			return
+		}
+		if err := exec.Command("pkg-config", "--exists", "libdpdk").Run(); err != nil {
+			skipMsg = "e2e tests need DPDK (pkg-config --exists libdpdk failed); skipping"
+		}
+	})
+	return skipMsg
+}
+
+// Steer returns the path of the steer binary, building ./cmd/steer once per
+// test process (lazily, so `go test -run XXX` compiles without building).
+func Steer(t *testing.T) string {
+	t.Helper()
+	if msg := skipReason(); msg != "" {
+		t.Skip(msg)
+	}
+	buildOnce.Do(func() {
+		if p := os.Getenv("STEER_BIN"); p != "" {
+			steerBin, buildErr = filepath.Abs(p)
+			return
+		}
+		goBin, err := exec.LookPath("go")
+		if err != nil {
+			goBin = "/usr/local/go/bin/go"
+		}
+		out := filepath.Join(binDir, "steer")
+		start := time.Now()
+		cmd := exec.Command(goBin, "build", "-o", out, "./cmd/steer")
+		cmd.Dir = ".." // the module root: tests run in test/
+		if b, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build ./cmd/steer: %v\n%s", err, b)
+			return
+		}
+		steerBin = out
+		fmt.Fprintf(os.Stderr, "e2e: built %s in %v\n", out, time.Since(start).Round(time.Millisecond))
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return steerBin
+}
+
+// Bed is one test's world: a temp dir for configs and pcaps and a unique
+// DPDK file prefix whose runtime dir is removed at the end.
+type Bed struct {
+	T      *testing.T
+	Dir    string
+	Prefix string
+	Bin    string
+}
+
+var prefixClean = regexp.MustCompile(`[^a-z0-9]+`)
+
+// NewBed skips the test without root/DPDK and builds steer if needed.
+func NewBed(t *testing.T) *Bed {
+	t.Helper()
+	bin := Steer(t)
+	name := strings.Trim(prefixClean.ReplaceAllString(strings.ToLower(strings.TrimPrefix(t.Name(), "Test")), "-"), "-")
+	if len(name) > 24 {
+		name = name[:24]
+	}
+	b := &Bed{T: t, Dir: t.TempDir(), Prefix: fmt.Sprintf("e2e-%s-%d", name, os.Getpid()), Bin: bin}
+	runDir := b.RuntimeDir()
+	os.RemoveAll(runDir)
+	t.Cleanup(func() { os.RemoveAll(runDir) })
+	return b
+}
+
+// RuntimeDir is EAL's /var/run/dpdk/<file_prefix>.
+func (b *Bed) RuntimeDir() string { return filepath.Join("/var/run/dpdk", b.Prefix) }
+
+// Path names a file in the bed's dir.
+func (b *Bed) Path(name string) string { return filepath.Join(b.Dir, name) }
+
+// ---- configs ----
+
+// Port is a net_pcap port: one RX queue per RxFiles entry, one TX queue per
+// TxFiles entry (file names inside the bed). RxQueues/TxQueues override the
+// queue counts asked of steer (0: the number of files).
+type Port struct {
+	Name               string
+	RxFiles, TxFiles   []string
+	RxQueues, TxQueues int
+	Addresses          []string
+}
+
+// RxQ is one (port, queue) pair an lcore polls.
+type RxQ struct {
+	Port  string
+	Queue int
+}
+
+// LcoreMap is one lcore's entry.
+type LcoreMap struct {
+	Lcore int
+	Rx    []RxQ
+}
+
+// Config is what the tests vary; YAML writes it in steer's format.
+type Config struct {
+	Lcores    string // EAL lcores, "0-1" when empty
+	Ports     []Port
+	LcoreMap  []LcoreMap
+	Routes    [][2]string // prefix, via
+	Neighbors [][3]string // ip, mac, port
+	Extra     string      // appended verbatim
+}
+
+// Standard is the two-port topology of the contract: lan 10.0.0.1/24 and
+// wan 203.0.113.1/24, one forwarding lcore polling both, 198.51.100.0/24
+// via 203.0.113.2, static neighbours 10.0.0.2 and 203.0.113.2.
+func Standard() Config {
+	return Config{
+		Ports: []Port{
+			{Name: "lan", RxFiles: []string{"lan-in.pcap"}, TxFiles: []string{"lan-out.pcap"}, Addresses: []string{"10.0.0.1/24"}},
+			{Name: "wan", RxFiles: []string{"wan-in.pcap"}, TxFiles: []string{"wan-out.pcap"}, Addresses: []string{"203.0.113.1/24"}},
+		},
+		LcoreMap:  []LcoreMap{{Lcore: 1, Rx: []RxQ{{"lan", 0}, {"wan", 0}}}},
+		Routes:    [][2]string{{"198.51.100.0/24", "203.0.113.2"}},
+		Neighbors: [][3]string{{"10.0.0.2", LanHostMAC.String(), "lan"}, {"203.0.113.2", WanPeerMAC.String(), "wan"}},
+	}
+}
+
+// YAML renders c for bed b.
+func (b *Bed) YAML(c Config) string {
+	var s strings.Builder
+	lc := c.Lcores
+	if lc == "" {
+		lc = "0-1"
+	}
+	fmt.Fprintf(&s, "eal: {lcores: %q, main_lcore: 0, huge: false, memory_mb: 256, file_prefix: %s}\n", lc, b.Prefix)
+	s.WriteString("ports:\n")
+	for i, p := range c.Ports {
+		dev := fmt.Sprintf("net_pcap%d", i)
+		for _, f := range p.RxFiles {
+			dev += ",rx_pcap=" + b.Path(f)
+		}
+		for _, f := range p.TxFiles {
+			dev += ",tx_pcap=" + b.Path(f)
+		}
+		rxq, txq := p.RxQueues, p.TxQueues
+		if rxq == 0 {
+			rxq = len(p.RxFiles)
+		}
+		if txq == 0 {
+			txq = len(p.TxFiles)
+		}
+		addrs, _ := json.Marshal(p.Addresses)
+		fmt.Fprintf(&s, "  - {name: %s, device: %q, rx_queues: %d, tx_queues: %d, addresses: %s}\n", p.Name, dev, rxq, txq, addrs)
+	}
+	s.WriteString("lcores:\n")
+	for _, l := range c.LcoreMap {
+		var rx []string
+		for _, q := range l.Rx {
+			rx = append(rx, fmt.Sprintf("{port: %s, queue: %d}", q.Port, q.Queue))
+		}
+		fmt.Fprintf(&s, "  - {lcore: %d, rx: [%s]}\n", l.Lcore, strings.Join(rx, ", "))
+	}
+	s.WriteString("routes:\n")
+	for _, r := range c.Routes {
+		fmt.Fprintf(&s, "  - {prefix: %q, via: %q}\n", r[0], r[1])
+	}
+	s.WriteString("neighbors:\n")
+	for _, n := range c.Neighbors {
+		fmt.Fprintf(&s, "  - {ip: %q, mac: %q, port: %s}\n", n[0], n[1], n[2])
+	}
+	s.WriteString("log: {level: info}\n")
+	s.WriteString(c.Extra)
+	return s.String()
+}
+
+// WriteConfig writes c as config.yaml and returns its path.
+func (b *Bed) WriteConfig(c Config) string {
+	return b.WriteFile("config.yaml", b.YAML(c))
+}
+
+// WriteFile writes a file in the bed and returns its path.
+func (b *Bed) WriteFile(name, content string) string {
+	b.T.Helper()
+	p := b.Path(name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		b.T.Fatal(err)
+	}
+	return p
+}
+
+// WritePcap writes frames to a pcap in the bed.
+func (b *Bed) WritePcap(name string, frames [][]byte) {
+	b.T.Helper()
+	if err := trafgen.WritePcap(b.Path(name), frames); err != nil {
+		b.T.Fatal(err)
+	}
+}
+
+// ReadPcap reads a pcap of the bed (an output file steer must have written).
+func (b *Bed) ReadPcap(name string) [][]byte {
+	b.T.Helper()
+	fr, err := trafgen.ReadPcap(b.Path(name))
+	if err != nil {
+		b.T.Fatalf("output pcap: %v", err)
+	}
+	return fr
+}
+
+// ---- running steer ----
+
+// Result is a finished steer process.
+type Result struct {
+	Args           []string
+	Code           int // -1: killed by a signal
+	TimedOut       bool
+	Stdout, Stderr string
+	Elapsed        time.Duration
+}
+
+// Output is stdout and stderr together, for messages and searches.
+func (r Result) Output() string { return r.Stdout + r.Stderr }
+
+func (r Result) String() string {
+	return fmt.Sprintf("steer %s: exit %d after %v\n--- stdout:\n%s--- stderr:\n%s",
+		strings.Join(r.Args, " "), r.Code, r.Elapsed.Round(time.Millisecond), r.Stdout, r.Stderr)
+}
+
+// Proc is a running steer process.
+type Proc struct {
+	b      *Bed
+	cmd    *exec.Cmd
+	args   []string
+	out    bytes.Buffer
+	err    bytes.Buffer
+	start  time.Time
+	cancel context.CancelFunc
+	done   chan struct{}
+	res    Result
+}
+
+// Start starts steer with args; it is killed after runTimeout.
+func (b *Bed) Start(args ...string) *Proc {
+	b.T.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
+	p := &Proc{b: b, args: args, cancel: cancel, done: make(chan struct{})}
+	p.cmd = exec.CommandContext(ctx, b.Bin, args...)
+	p.cmd.Dir = b.Dir
+	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.err
+	p.start = time.Now()
+	if err := p.cmd.Start(); err != nil {
+		cancel()
+		b.T.Fatalf("start steer: %v", err)
+	}
+	go func() {
+		err := p.cmd.Wait()
+		p.res = Result{Args: args, Code: p.cmd.ProcessState.ExitCode(), Stdout: p.out.String(),
+			Stderr: p.err.String(), Elapsed: time.Since(p.start), TimedOut: ctx.Err() == context.DeadlineExceeded}
+		if p.cmd.ProcessState.ExitCode() == -1 {
+			p.res.Stderr += fmt.Sprintf("\n[e2e: steer ended by a signal: %v]\n", err)
+		}
+		close(p.done)
+	}()
+	b.T.Cleanup(func() { p.cancel(); <-p.done })
+	return p
+}
+
+// Signal sends sig to the process.
+func (p *Proc) Signal(sig os.Signal) {
+	p.b.T.Helper()
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		p.b.T.Fatalf("signal %v: %v", sig, err)
+	}
+}
+
+// Exited reports whether the process has ended.
+func (p *Proc) Exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// Wait waits for the process; a process killed by the timeout fails the test.
+func (p *Proc) Wait() Result {
+	p.b.T.Helper()
+	<-p.done
+	p.cancel()
+	if p.res.TimedOut {
+		p.b.T.Fatalf("steer killed after the %v timeout\n%s", runTimeout, p.res)
+	}
+	return p.res
+}
+
+// Run runs steer to completion (bounded by runTimeout).
+func (b *Bed) Run(args ...string) Result {
+	b.T.Helper()
+	return b.Start(args...).Wait()
+}
+
+// ---- the stats file ----
+
+// PortStats is one port of the stats file.
+type PortStats struct {
+	Name      string `json:"name"`
+	PortID    int    `json:"port_id"`
+	Driver    string `json:"driver"`
+	MAC       string `json:"mac"`
+	RxQueues  int    `json:"rx_queues"`
+	TxQueues  int    `json:"tx_queues"`
+	RxPackets uint64 `json:"rx_packets"`
+	TxPackets uint64 `json:"tx_packets"`
+	RxBytes   uint64 `json:"rx_bytes"`
+	TxBytes   uint64 `json:"tx_bytes"`
+	RxMissed  uint64 `json:"rx_missed"`
+	RxErrors  uint64 `json:"rx_errors"`
+	TxErrors  uint64 `json:"tx_errors"`
+	RxNoMbuf  uint64 `json:"rx_nombuf"`
+}
+
+// LcoreStats is one lcore of the stats file.
+type LcoreStats struct {
+	Lcore     int               `json:"lcore"`
+	RxPackets uint64            `json:"rx_packets"`
+	TxPackets uint64            `json:"tx_packets"`
+	BusyPolls uint64            `json:"busy_polls"`
+	IdlePolls uint64            `json:"idle_polls"`
+	Dropped   map[string]uint64 `json:"dropped"`
+	SlowPath  map[string]uint64 `json:"slowpath"`
+}
+
+// Stats is the whole stats file.
+type Stats struct {
+	Ports  []PortStats  `json:"ports"`
+	Lcores []LcoreStats `json:"lcores"`
+	Totals struct {
+		RxPackets uint64            `json:"rx_packets"`
+		TxPackets uint64            `json:"tx_packets"`
+		Dropped   map[string]uint64 `json:"dropped"`
+		SlowPath  map[string]uint64 `json:"slowpath"`
+	} `json:"totals"`
+	Mempool struct {
+		Size            int `json:"size"`
+		InUseAfterStop  int `json:"in_use_after_stop"`
+		InUseAfterClose int `json:"in_use_after_close"`
+	} `json:"mempool"`
+	Raw string `json:"-"`
+}
+
+// Port returns the named port's stats (failing the test without it).
+func (s *Stats) Port(t *testing.T, name string) PortStats {
+	t.Helper()
+	for _, p := range s.Ports {
+		if p.Name == name {
+			return p
+		}
+	}
+	t.Fatalf("stats file has no port %q:\n%s", name, s.Raw)
+	return PortStats{}
+}
+
+// MAC returns the named port's MAC as reported in the stats file.
+func (s *Stats) MAC(t *testing.T, name string) net.HardwareAddr {
+	t.Helper()
+	m, err := net.ParseMAC(s.Port(t, name).MAC)
+	if err != nil {
+		t.Fatalf("port %s: bad MAC in stats: %v", name, err)
+	}
+	return m
+}
+
+func sum(m map[string]uint64) uint64 {
+	var n uint64
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+// ReadStats parses a stats file and checks what every stats file must
+// satisfy: every reason listed, totals equal to the sum of the lcores,
+// rx == tx + dropped + slow path, port RX equal to lcore RX, and every mbuf
+// back in the pool after close (no leak).
+func (b *Bed) ReadStats(path string) *Stats {
+	t := b.T
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("stats file: %v", err)
+	}
+	s := &Stats{Raw: string(raw)}
+	if err := json.Unmarshal(raw, s); err != nil {
+		t.Fatalf("stats file %s: %v\n%s", path, err, raw)
+	}
+	checkReasons := func(what string, m map[string]uint64, want []string) {
+		t.Helper()
+		for _, r := range want {
+			if _, ok := m[r]; !ok {
+				t.Errorf("stats: %s lacks reason %q (has %v)", what, r, keys(m))
+			}
+		}
+	}
+	checkReasons("totals.dropped", s.Totals.Dropped, DropReasons)
+	checkReasons("totals.slowpath", s.Totals.SlowPath, SlowReasons)
+	if len(s.Lcores) == 0 {
+		t.Errorf("stats: no lcores:\n%s", raw)
+	}
+	var lrx, ltx uint64
+	ldrop, lslow := map[string]uint64{}, map[string]uint64{}
+	for _, l := range s.Lcores {
+		checkReasons(fmt.Sprintf("lcore %d dropped", l.Lcore), l.Dropped, DropReasons)
+		checkReasons(fmt.Sprintf("lcore %d slowpath", l.Lcore), l.SlowPath, SlowReasons)
+		lrx += l.RxPackets
+		ltx += l.TxPackets
+		for k, v := range l.Dropped {
+			ldrop[k] += v
+		}
+		for k, v := range l.SlowPath {
+			lslow[k] += v
+		}
+	}
+	if lrx != s.Totals.RxPackets || ltx != s.Totals.TxPackets {
+		t.Errorf("stats: totals rx %d tx %d, lcores sum to rx %d tx %d", s.Totals.RxPackets, s.Totals.TxPackets, lrx, ltx)
+	}
+	for k, v := range s.Totals.Dropped {
+		if ldrop[k] != v {
+			t.Errorf("stats: totals.dropped[%s] = %d, lcores sum to %d", k, v, ldrop[k])
+		}
+	}
+	for k, v := range s.Totals.SlowPath {
+		if lslow[k] != v {
+			t.Errorf("stats: totals.slowpath[%s] = %d, lcores sum to %d", k, v, lslow[k])
+		}
+	}
+	if d, sl := sum(s.Totals.Dropped), sum(s.Totals.SlowPath); s.Totals.RxPackets != s.Totals.TxPackets+d+sl {
+		t.Errorf("stats: invariant broken: rx %d != tx %d + dropped %d + slowpath %d", s.Totals.RxPackets, s.Totals.TxPackets, d, sl)
+	}
+	var prx uint64
+	for _, p := range s.Ports {
+		prx += p.RxPackets
+	}
+	if prx != s.Totals.RxPackets {
+		t.Errorf("stats: ports received %d packets, lcores %d", prx, s.Totals.RxPackets)
+	}
+	if s.Mempool.Size <= 0 {
+		t.Errorf("stats: mempool size %d", s.Mempool.Size)
+	}
+	if s.Mempool.InUseAfterClose != 0 {
+		t.Errorf("stats: mbuf leak: %d mbufs in use after close (pool of %d, %d after stop)",
+			s.Mempool.InUseAfterClose, s.Mempool.Size, s.Mempool.InUseAfterStop)
+	}
+	return s
+}
+
+func keys(m map[string]uint64) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+// Forward runs `steer run` on config c until the inputs are exhausted
+// (--exit-on-idle), requires exit 0 and returns the checked stats.
+func (b *Bed) Forward(c Config) *Stats {
+	b.T.Helper()
+	cfg := b.WriteConfig(c)
+	stats := b.Path("stats.json")
+	r := b.Run("run", "--config", cfg, "--exit-on-idle", idle.String(), "--stats-file", stats)
+	if r.Code != 0 {
+		b.T.Fatalf("want exit 0\n%s", r)
+	}
+	b.T.Logf("steer ran %v", r.Elapsed.Round(time.Millisecond))
+	s := b.ReadStats(stats)
+	if b.T.Failed() {
+		b.T.Logf("%s\nstats: %s", r, s.Raw)
+	}
+	return s
+}
+
+// ---- learning the port MACs ----
+
+var (
+	macOnce sync.Once
+	macs    []net.HardwareAddr
+	macErr  string
+)
+
+// PortMACs learns the MAC steer reports for port 0 and port 1 with a run of
+// the standard topology on empty pcaps (once per test process): the inputs
+// of every test must be addressed to them. Tests then check that the MACs
+// in their own stats files are the same.
+func PortMACs(t *testing.T) (lan, wan net.HardwareAddr) {
+	t.Helper()
+	Steer(t)
+	macOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "steer-e2e-macs-")
+		if err != nil {
+			macErr = err.Error()
+			return
+		}
+		defer os.RemoveAll(dir)
+		b := &Bed{T: t, Dir: dir, Prefix: fmt.Sprintf("e2e-macs-%d", os.Getpid()), Bin: steerBin}
+		defer os.RemoveAll(b.RuntimeDir())
+		for _, f := range []string{"lan-in.pcap", "wan-in.pcap"} {
+			if err := trafgen.WritePcap(b.Path(f), nil); err != nil {
+				macErr = err.Error()
+				return
+			}
+		}
+		cfg := b.WriteConfig(Standard())
+		stats := b.Path("stats.json")
+		r := b.Run("run", "--config", cfg, "--exit-on-idle", idle.String(), "--stats-file", stats)
+		if r.Code != 0 {
+			macErr = "learning port MACs: want exit 0\n" + r.String()
+			return
+		}
+		raw, err := os.ReadFile(stats)
+		var s Stats
+		if err == nil {
+			err = json.Unmarshal(raw, &s)
+		}
+		if err != nil || len(s.Ports) != 2 {
+			macErr = fmt.Sprintf("learning port MACs: stats file: %v (%d ports)\n%s", err, len(s.Ports), raw)
+			return
+		}
+		for _, p := range s.Ports {
+			m, err := net.ParseMAC(p.MAC)
+			if err != nil {
+				macErr = fmt.Sprintf("learning port MACs: port %s: %v", p.Name, err)
+				return
+			}
+			macs = append(macs, m)
+		}
+	})
+	if macErr != "" {
+		t.Fatal(macErr)
+	}
+	if len(macs) < 2 {
+		t.Fatal("port MACs unknown: learning them failed in an earlier test")
+	}
+	return macs[0], macs[1]
+}
+
+// CheckMACs fails the test if the stats report other port MACs than the
+// inputs were addressed to.
+func CheckMACs(t *testing.T, s *Stats, want map[string]net.HardwareAddr) {
+	t.Helper()
+	for name, m := range want {
+		if got := s.MAC(t, name); !bytes.Equal(got, m) {
+			t.Fatalf("port %s reports MAC %v, inputs were addressed to %v", name, got, m)
+		}
+	}
+}
+
+// ---- comparing output with input ----
+
+// Index maps each tag to the input frame that carried it.
+type Index map[trafgen.Tag][]byte
+
+// NewIndex indexes frames by tag; every frame must carry a unique tag.
+func NewIndex(t *testing.T, frames ...[][]byte) Index {
+	t.Helper()
+	ix := Index{}
+	for _, fs := range frames {
+		for _, f := range fs {
+			in, _ := trafgen.Parse(f)
+			if !in.HasTag {
+				t.Fatalf("input frame without tag: % x", f)
+			}
+			if _, dup := ix[in.Tag]; dup {
+				t.Fatalf("two input frames with tag %+v", in.Tag)
+			}
+			ix[in.Tag] = f
+		}
+	}
+	return ix
+}
+
+// Expect is how a forwarded frame must leave: from srcMAC (the egress
+// port) to dstMAC (the next hop's neighbour entry).
+type Expect struct {
+	SrcMAC, DstMAC net.HardwareAddr
+}
+
+// CheckForwarded compares every output frame with the input frame of the
+// same tag: MACs rewritten as exp says, TTL one less, a valid header
+// checksum, every other byte identical; no duplicates; per-flow sequence
+// numbers strictly increasing. It returns the tags seen, and reports at
+// most a few problems of each kind.
+func CheckForwarded(t *testing.T, port string, out [][]byte, in Index, exp Expect) map[trafgen.Tag]bool {
+	t.Helper()
+	seen := map[trafgen.Tag]bool{}
+	last := map[uint32]int64{}
+	errs := map[string]int{}
+	report := func(kind, format string, a ...any) {
+		t.Helper()
+		errs[kind]++
+		if errs[kind] <= 3 {
+			t.Errorf("%s: "+format, append([]any{port}, a...)...)
+		}
+	}
+	for i, f := range out {
+		info, _ := trafgen.Parse(f)
+		if !info.HasTag {
+			report("notag", "output frame %d has no tag: % x", i, f[:min(len(f), 64)])
+			continue
+		}
+		tag := info.Tag
+		orig, ok := in[tag]
+		if !ok {
+			report("unexpected", "output frame %d (flow %d seq %d) was not sent to this port's peer or must not be forwarded", i, tag.Flow, tag.Seq)
+			continue
+		}
+		if seen[tag] {
+			report("dup", "flow %d seq %d forwarded twice", tag.Flow, tag.Seq)
+			continue
+		}
+		seen[tag] = true
+		if l, ok := last[tag.Flow]; ok && int64(tag.Seq) <= l {
+			report("order", "flow %d: seq %d after seq %d (reordered)", tag.Flow, tag.Seq, l)
+		}
+		last[tag.Flow] = int64(tag.Seq)
+		if len(f) != len(orig) {
+			report("len", "flow %d seq %d: %d bytes out, %d in", tag.Flow, tag.Seq, len(f), len(orig))
+			continue
+		}
+		if !bytes.Equal(f[0:6], exp.DstMAC) || !bytes.Equal(f[6:12], exp.SrcMAC) {
+			report("mac", "flow %d seq %d: MACs %v -> %v, want %v -> %v", tag.Flow, tag.Seq,
+				net.HardwareAddr(f[6:12]), net.HardwareAddr(f[0:6]), exp.SrcMAC, exp.DstMAC)
+		}
+		oi, _ := trafgen.Parse(orig)
+		if info.TTL != oi.TTL-1 {
+			report("ttl", "flow %d seq %d: TTL %d, sent with %d", tag.Flow, tag.Seq, info.TTL, oi.TTL)
+		}
+		if !info.ChecksumOK {
+			report("cksum", "flow %d seq %d: invalid IPv4 header checksum %#04x (want %#04x)", tag.Flow, tag.Seq,
+				info.Checksum, trafgen.IPv4Checksum(info.IPHeader(f)))
+		}
+		// Everything from the EtherType on is unchanged but TTL and checksum.
+		l3 := oi.L3
+		for j := 12; j < len(f); j++ {
+			if j == l3+8 || j == l3+10 || j == l3+11 {
+				continue
+			}
+			if f[j] != orig[j] {
+				report("bytes", "flow %d seq %d: byte %d is %#02x, sent %#02x", tag.Flow, tag.Seq, j, f[j], orig[j])
+				break
+			}
+		}
+	}
+	for k, n := range errs {
+		if n > 3 {
+			t.Errorf("%s: %d more %q problems", port, n-3, k)
+		}
+	}
+	return seen
+}
+
+// CheckAllSeen fails for every input tag missing from seen.
+func CheckAllSeen(t *testing.T, port string, seen map[trafgen.Tag]bool, want Index) {
+	t.Helper()
+	var missing []trafgen.Tag
+	for tag := range want {
+		if !seen[tag] {
+			missing = append(missing, tag)
+		}
+	}
+	if len(missing) > 0 {
+		sort.Slice(missing, func(i, j int) bool {
+			return missing[i].Flow < missing[j].Flow || missing[i].Flow == missing[j].Flow && missing[i].Seq < missing[j].Seq
+		})
+		t.Errorf("%s: %d of %d packets missing from the output, e.g. %+v", port, len(missing), len(want), missing[:min(5, len(missing))])
+	}
+}
+
+// ---- telemetry ----
+
+// Telemetry sends one command to the DPDK telemetry socket of the bed's
+// process (/var/run/dpdk/<prefix>/dpdk_telemetry.v2, SOCK_SEQPACKET: a
+// JSON greeting on connect, then one JSON reply per command).
+func (b *Bed) Telemetry(cmd string) (map[string]json.RawMessage, error) {
+	c, err := net.DialTimeout("unixpacket", filepath.Join(b.RuntimeDir(), "dpdk_telemetry.v2"), time.Second)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+	buf := make([]byte, 1<<16)
+	if _, err := c.Read(buf); err != nil {
+		return nil, fmt.Errorf("telemetry greeting: %w", err)
+	}
+	if _, err := c.Write([]byte(cmd)); err != nil {
+		return nil, err
+	}
+	n, err := c.Read(buf)
+	if err != nil {
+		return nil, fmt.Errorf("telemetry %s: %w", cmd, err)
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(buf[:n], &m); err != nil {
+		return nil, fmt.Errorf("telemetry %s: %w: %q", cmd, err, buf[:n])
+	}
+	return m, nil
+}
+
+// EthdevRx is ipackets of port id by telemetry.
+func (b *Bed) EthdevRx(port int) (uint64, error) {
+	cmd := fmt.Sprintf("/ethdev/stats,%d", port)
+	m, err := b.Telemetry(cmd)
+	if err != nil {
+		return 0, err
+	}
+	var st struct {
+		IPackets *uint64 `json:"ipackets"`
+	}
+	if err := json.Unmarshal(m["/ethdev/stats"], &st); err != nil || st.IPackets == nil {
+		return 0, fmt.Errorf("telemetry %s: no ipackets in %v", cmd, m)
+	}
+	return *st.IPackets, nil
+}
+
+// Eventually polls cond every 20 ms until it holds or the deadline passes;
+// cond's message says what it waits for.
+func Eventually(t *testing.T, within time.Duration, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		ok, msg := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still waiting after %v: %s", within, msg)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
