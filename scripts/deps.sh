@@ -26,6 +26,7 @@ PKGS=(
 	pkg-config gcc make libc6-dev
 	libpcap-dev
 	iproute2 tcpdump jq python3
+	iputils-ping iperf3 # the tap end-to-end tests ping and iperf through steer
 	ca-certificates # the Go module proxy is reached over HTTPS
 )
 
