@@ -34,15 +34,17 @@ steer_classify(const uint8_t *frame, uint32_t data_len, uint32_t pkt_len,
 
 	if (unlikely(data_len < RTE_ETHER_HDR_LEN))
 		return STEER_V_DROP | STEER_DROP_RUNT;
+	/* The L2 filter first: a unicast frame for another host is not ours,
+	 * whatever it carries (a NIC not in promiscuous mode does this itself). */
+	if (unlikely(!rte_is_unicast_ether_addr(&eth->dst_addr)))
+		flags |= STEER_V_L2BCAST;
+	else if (unlikely(!rte_is_same_ether_addr(&eth->dst_addr, port_mac)))
+		return STEER_V_DROP | STEER_DROP_L2_OTHER_HOST;
 	if (unlikely(eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4))) {
 		if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP))
 			return STEER_V_SLOW | STEER_SLOW_ARP;
 		return STEER_V_DROP | STEER_DROP_UNKNOWN_ETHERTYPE;
 	}
-	if (unlikely(!rte_is_unicast_ether_addr(&eth->dst_addr)))
-		flags |= STEER_V_L2BCAST;
-	else if (unlikely(!rte_is_same_ether_addr(&eth->dst_addr, port_mac)))
-		return STEER_V_DROP | STEER_DROP_L2_OTHER_HOST;
 
 	/* 5.2.2: link-layer length >= minimum IP header */
 	if (unlikely(data_len < ETH_IPV4_MIN))

@@ -125,6 +125,7 @@ func TestClassify(t *testing.T) {
 		{"too short for ethernet", frame(portMAC, good)[:10], -1, Verdict{Drop: "runt"}},
 		{"too short for ipv4", frame(portMAC, good)[:30], -1, Verdict{Drop: "runt"}},
 		{"other host", frame(other, good), -1, Verdict{Drop: "l2_other_host"}},
+		{"arp for other host", func() []byte { f := frame(other, good); f[12], f[13] = 0x08, 0x06; return f }(), -1, Verdict{Drop: "l2_other_host"}},
 		{"version 6 in ipv4 frame", frame(portMAC, mod(func(h []byte) { h[0] = 0x65 }, true)), -1, Verdict{Drop: "bad_version"}},
 		{"ihl 4", frame(portMAC, mod(func(h []byte) { h[0] = 0x44 }, false)), -1, Verdict{Drop: "bad_ihl"}},
 		{"bad checksum", frame(portMAC, mod(func(h []byte) { h[10] ^= 0x55 }, false)), -1, Verdict{Drop: "bad_checksum"}},

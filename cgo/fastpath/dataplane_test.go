@@ -1,0 +1,128 @@
+package fastpath
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/steer-router/steer/cgo/ealtest"
+	"github.com/steer-router/steer/cgo/ethdev"
+	"github.com/steer-router/steer/cgo/lpm"
+	"github.com/steer-router/steer/cgo/mbuf"
+	"github.com/steer-router/steer/cgo/mempool"
+)
+
+// EAL runs with lcores 0-1: lcore 1 forwards, net_null ports feed it
+// zero-filled 64-byte frames as fast as it polls.
+func TestMain(m *testing.M) { ealtest.Main(m, "net_null0", "net_null1") }
+
+func TestDataplaneLaunchStopBalances(t *testing.T) {
+	pool, err := mempool.NewPktmbuf("t_dp_pool", 8191, 0, 2176, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Free()
+	field, err := mbuf.RegisterRxQueueField()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ports []ethdev.Port
+	for _, name := range []string{"net_null0", "net_null1"} {
+		p, err := ethdev.ByName(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Configure(1, 1, 1500, 0); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.SetupRxQueue(0, 512, 0, pool.Ptr()); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.SetupTxQueue(0, 512, 0); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Start(); err != nil {
+			t.Fatal(err)
+		}
+		ports = append(ports, p)
+	}
+	table, err := lpm.New("t_dp_lpm", 0, 16, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer table.Free()
+	if err := table.Add(netip.MustParsePrefix("10.0.0.0/8"), 0); err != nil {
+		t.Fatal(err)
+	}
+
+	dp, err := New(field, 16, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dp.Free()
+	for _, p := range ports {
+		mac, _ := p.MAC()
+		if err := dp.SetPort(uint16(p), mac, 1, 1500); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hops := []NextHop{{Kind: Forward, Port: uint16(ports[1]), DstMAC: make([]byte, 6), SrcMAC: make([]byte, 6)}}
+	if err := dp.SetFIB(table.Ptr(), hops); err != nil {
+		t.Fatal(err)
+	}
+	lc, err := dp.AddLcore(1, 0, []RxQueue{{Port: uint16(ports[0])}, {Port: uint16(ports[1])}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if shared := dp.ShareTxQueues(); shared != 0 {
+		t.Errorf("one lcore shares %d TX queues, want 0", shared)
+	}
+	if err := dp.Launch(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for lc.Counters().Rx < 100000 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if err := dp.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	c := lc.Counters()
+	if c.Rx < 100000 {
+		t.Fatalf("lcore received %d packets in 10 s, want >= 100000", c.Rx)
+	}
+	var accounted = c.Tx
+	for _, v := range append(append([]uint64{}, c.Dropped...), c.SlowPath...) {
+		accounted += v
+	}
+	if accounted != c.Rx {
+		t.Errorf("rx %d but tx+dropped+slow = %d", c.Rx, accounted)
+	}
+	// net_null frames are all zeros: unicast to 00:00:00:00:00:00, not us.
+	if got := c.Dropped[indexOf(DropReasons, "l2_other_host")]; got != c.Rx {
+		t.Errorf("l2_other_host = %d, want all %d (drops %v, slow %v)", got, c.Rx, c.Dropped, c.SlowPath)
+	}
+	if c.BusyPolls == 0 {
+		t.Error("no busy polls counted")
+	}
+	for _, p := range ports {
+		if err := p.Stop(); err != nil {
+			t.Error(err)
+		}
+		if err := p.Close(); err != nil {
+			t.Error(err)
+		}
+	}
+	if n := pool.InUse(); n != 0 {
+		t.Errorf("mbuf leak: %d in use after stop and close", n)
+	}
+}
+
+func indexOf(names []string, n string) int {
+	for i, s := range names {
+		if s == n {
+			return i
+		}
+	}
+	panic("no reason " + n)
+}
