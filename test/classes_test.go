@@ -96,7 +96,7 @@ func TestDropAndSlowPathClasses(t *testing.T) {
 		// drops
 		{"unknown_ethertype", false, "lan", L(malform("ipv6"), all(malform("ipv6"), func(p *trafgen.Packet) { p.Proto = trafgen.TCP }), malform("vlan"))},
 		{"runt", false, "lan", L(truncate(30), truncate(33), truncate(20), truncate(13))},
-		{"bad_version", false, "lan", L(version(6), version(5), version(0), version(15), version(7))},
+		{"bad_version", false, "lan", L(version(6), version(5), version(1), version(15), version(7))},
 		{"bad_ihl", false, "lan", L(ihl(4), ihl(1))},
 		{"bad_checksum", false, "lan", many(6, malform("bad_checksum"))},
 		{"bad_length", false, "lan", L(totalLen(0xffff), totalLen(19), totalLen(47))}, // 60-byte frame: 46 bytes of IP

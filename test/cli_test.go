@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -53,7 +54,11 @@ func TestValidate(t *testing.T) {
 	})
 	t.Run("demo_config", func(t *testing.T) {
 		b := NewBed(t)
-		r := b.Run("validate", "--config", "../dpdk-config/demo.yaml")
+		demo, err := filepath.Abs("../dpdk-config/demo.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := b.Run("validate", "--config", demo)
 		if r.Code != 0 {
 			t.Errorf("dpdk-config/demo.yaml: want exit 0\n%s", r)
 		}

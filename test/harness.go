@@ -18,6 +18,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -111,17 +112,23 @@ type Bed struct {
 	Bin    string
 }
 
-var prefixClean = regexp.MustCompile(`[^a-z0-9]+`)
+var (
+	prefixClean = regexp.MustCompile(`[^a-z0-9]+`)
+	bedCount    atomic.Int32
+)
 
 // NewBed skips the test without root/DPDK and builds steer if needed.
 func NewBed(t *testing.T) *Bed {
 	t.Helper()
 	bin := Steer(t)
+	// steer caps file_prefix at 32 characters: pid and a counter make it
+	// unique, a piece of the test name makes it recognisable.
 	name := strings.Trim(prefixClean.ReplaceAllString(strings.ToLower(strings.TrimPrefix(t.Name(), "Test")), "-"), "-")
-	if len(name) > 24 {
-		name = name[:24]
+	if len(name) > 12 {
+		name = name[:12]
 	}
-	b := &Bed{T: t, Dir: t.TempDir(), Prefix: fmt.Sprintf("e2e-%s-%d", name, os.Getpid()), Bin: bin}
+	prefix := fmt.Sprintf("e2e%d-%d-%s", os.Getpid(), bedCount.Add(1), name)
+	b := &Bed{T: t, Dir: t.TempDir(), Prefix: prefix, Bin: bin}
 	runDir := b.RuntimeDir()
 	os.RemoveAll(runDir)
 	t.Cleanup(func() { os.RemoveAll(runDir) })
@@ -560,7 +567,7 @@ func PortMACs(t *testing.T) (lan, wan net.HardwareAddr) {
 			return
 		}
 		defer os.RemoveAll(dir)
-		b := &Bed{T: t, Dir: dir, Prefix: fmt.Sprintf("e2e-macs-%d", os.Getpid()), Bin: steerBin}
+		b := &Bed{T: t, Dir: dir, Prefix: fmt.Sprintf("e2e%d-macs", os.Getpid()), Bin: steerBin}
 		defer os.RemoveAll(b.RuntimeDir())
 		for _, f := range []string{"lan-in.pcap", "wan-in.pcap"} {
 			if err := trafgen.WritePcap(b.Path(f), nil); err != nil {
