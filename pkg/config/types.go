@@ -1,0 +1,122 @@
+// Package config loads, defaults and validates steer's configuration.
+//
+// The YAML shape is the user contract of docs/DESIGN.md; field names here are
+// the YAML keys (mapstructure tags) so that every validation problem can name
+// the exact path the operator typed, e.g. "ports[1].rx_queues".
+package config
+
+import "net/netip"
+
+// Config is the whole configuration of one steer process.
+type Config struct {
+	EAL         EAL         `mapstructure:"eal"`
+	Ports       []Port      `mapstructure:"ports"`
+	Lcores      []Lcore     `mapstructure:"lcores"`
+	Mempool     Mempool     `mapstructure:"mempool"`
+	Distributor Distributor `mapstructure:"distributor"`
+	Routes      []Route     `mapstructure:"routes"`
+	Neighbors   []Neighbor  `mapstructure:"neighbors"`
+	Metrics     Metrics     `mapstructure:"metrics"`
+	Log         Log         `mapstructure:"log"`
+}
+
+// EAL holds the DPDK environment settings turned into rte_eal_init arguments.
+type EAL struct {
+	Lcores     string   `mapstructure:"lcores"`      // "0-3", "0,2" or --lcores syntax "0@0,1@1,2@1"
+	MainLcore  int      `mapstructure:"main_lcore"`  // runs the control thread, never polls
+	Huge       bool     `mapstructure:"huge"`        // false adds --no-huge
+	MemoryMB   int      `mapstructure:"memory_mb"`   // -m
+	FilePrefix string   `mapstructure:"file_prefix"` // --file-prefix, unique per process
+	Args       []string `mapstructure:"args"`        // passed through verbatim
+
+	// LcoreIDs is derived from Lcores by validation: the EAL lcore ids, sorted.
+	LcoreIDs []int `mapstructure:"-"`
+}
+
+// Port is one DPDK ethdev: a PCI device or a virtual device spec.
+type Port struct {
+	Name      string   `mapstructure:"name"`
+	Device    string   `mapstructure:"device"` // "0000:03:00.0" or "net_pcap0,rx_pcap=in.pcap"
+	RxQueues  int      `mapstructure:"rx_queues"`
+	TxQueues  int      `mapstructure:"tx_queues"`
+	RxDesc    int      `mapstructure:"rx_desc"`
+	TxDesc    int      `mapstructure:"tx_desc"`
+	MTU       int      `mapstructure:"mtu"`
+	Steering  string   `mapstructure:"steering"` // auto | rss | distributor
+	Addresses []string `mapstructure:"addresses"`
+
+	// Prefixes is derived from Addresses by validation (address with its prefix length).
+	Prefixes []netip.Prefix `mapstructure:"-"`
+}
+
+// IsPCI reports whether Device is a PCI address rather than a vdev spec.
+func (p Port) IsPCI() bool { return pciAddr.MatchString(p.Device) }
+
+// DeviceName is the ethdev name DPDK gives the device: the PCI address, or
+// the vdev driver instance name before the first comma ("net_pcap0").
+func (p Port) DeviceName() string {
+	for i := 0; i < len(p.Device); i++ {
+		if p.Device[i] == ',' {
+			return p.Device[:i]
+		}
+	}
+	return p.Device
+}
+
+// Lcore is one entry of the lcore map.
+type Lcore struct {
+	Lcore  int       `mapstructure:"lcore"`
+	Rx     []RxQueue `mapstructure:"rx"`
+	Worker bool      `mapstructure:"worker"`
+}
+
+// RxQueue names one (port, rx queue) pair an lcore polls.
+type RxQueue struct {
+	Port  string `mapstructure:"port"`
+	Queue int    `mapstructure:"queue"`
+}
+
+// Mempool sizes the packet buffer pool (one per NUMA socket in use).
+type Mempool struct {
+	Mbufs    int `mapstructure:"mbufs"`     // 0 = computed from queues and lcores
+	Cache    int `mapstructure:"cache"`     // per-lcore cache
+	DataRoom int `mapstructure:"data_room"` // bytes of packet data per mbuf incl. headroom
+}
+
+// Distributor tunes the software steering stage.
+type Distributor struct {
+	RingSize int    `mapstructure:"ring_size"`
+	RetaSize int    `mapstructure:"reta_size"`
+	Burst    int    `mapstructure:"burst"`
+	OnFull   string `mapstructure:"on_full"` // drop | backpressure
+}
+
+// Route is a static route; Via must be on a connected subnet.
+type Route struct {
+	Prefix string `mapstructure:"prefix"`
+	Via    string `mapstructure:"via"`
+
+	Net     netip.Prefix `mapstructure:"-"` // derived
+	Gateway netip.Addr   `mapstructure:"-"` // derived
+}
+
+// Neighbor is a static ARP entry.
+type Neighbor struct {
+	IP   string `mapstructure:"ip"`
+	MAC  string `mapstructure:"mac"`
+	Port string `mapstructure:"port"`
+
+	Addr netip.Addr `mapstructure:"-"` // derived
+	HW   [6]byte    `mapstructure:"-"` // derived
+}
+
+// Metrics configures the HTTP endpoint.
+type Metrics struct {
+	Listen string `mapstructure:"listen"`
+}
+
+// Log configures zap.
+type Log struct {
+	Level  string `mapstructure:"level"`  // debug | info | warn | error
+	Format string `mapstructure:"format"` // auto | console | json
+}
