@@ -106,7 +106,7 @@ func Steer(t *testing.T) string {
 // Bed is one test's world: a temp dir for configs and pcaps and a unique
 // DPDK file prefix whose runtime dir is removed at the end.
 type Bed struct {
-	T      *testing.T
+	T      testing.TB
 	Dir    string
 	Prefix string
 	Bin    string
@@ -414,7 +414,7 @@ type Stats struct {
 }
 
 // Port returns the named port's stats (failing the test without it).
-func (s *Stats) Port(t *testing.T, name string) PortStats {
+func (s *Stats) Port(t testing.TB, name string) PortStats {
 	t.Helper()
 	for _, p := range s.Ports {
 		if p.Name == name {
@@ -426,7 +426,7 @@ func (s *Stats) Port(t *testing.T, name string) PortStats {
 }
 
 // MAC returns the named port's MAC as reported in the stats file.
-func (s *Stats) MAC(t *testing.T, name string) net.HardwareAddr {
+func (s *Stats) MAC(t testing.TB, name string) net.HardwareAddr {
 	t.Helper()
 	m, err := net.ParseMAC(s.Port(t, name).MAC)
 	if err != nil {
@@ -626,7 +626,7 @@ func CheckMACs(t *testing.T, s *Stats, want map[string]net.HardwareAddr) {
 type Index map[trafgen.Tag][]byte
 
 // NewIndex indexes frames by tag; every frame must carry a unique tag.
-func NewIndex(t *testing.T, frames ...[][]byte) Index {
+func NewIndex(t testing.TB, frames ...[][]byte) Index {
 	t.Helper()
 	ix := Index{}
 	for _, fs := range frames {
@@ -655,7 +655,7 @@ type Expect struct {
 // checksum, every other byte identical; no duplicates; per-flow sequence
 // numbers strictly increasing. It returns the tags seen, and reports at
 // most a few problems of each kind.
-func CheckForwarded(t *testing.T, port string, out [][]byte, in Index, exp Expect) map[trafgen.Tag]bool {
+func CheckForwarded(t testing.TB, port string, out [][]byte, in Index, exp Expect) map[trafgen.Tag]bool {
 	t.Helper()
 	seen := map[trafgen.Tag]bool{}
 	last := map[uint32]int64{}
@@ -725,7 +725,7 @@ func CheckForwarded(t *testing.T, port string, out [][]byte, in Index, exp Expec
 }
 
 // CheckAllSeen fails for every input tag missing from seen.
-func CheckAllSeen(t *testing.T, port string, seen map[trafgen.Tag]bool, want Index) {
+func CheckAllSeen(t testing.TB, port string, seen map[trafgen.Tag]bool, want Index) {
 	t.Helper()
 	var missing []trafgen.Tag
 	for tag := range want {
