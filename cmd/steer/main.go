@@ -40,7 +40,7 @@ func versionCmd() *cobra.Command {
 		Short: "print steer's version and the DPDK it was built against",
 		Args:  cobra.NoArgs,
 		Run: func(cmd *cobra.Command, _ []string) {
-			fmt.Fprintf(cmd.OutOrStdout(), "steer %s (DPDK %s)\n", version, dpdkVersion())
+			fmt.Fprintf(cmd.OutOrStdout(), "steer %s (%s)\n", version, dpdkVersion())
 		},
 	}
 }

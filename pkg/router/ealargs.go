@@ -17,7 +17,9 @@ func EALArgs(c *config.Config) []string {
 	}
 	args = append(args, "--main-lcore", strconv.Itoa(c.EAL.MainLcore), "--file-prefix", c.EAL.FilePrefix)
 	if c.EAL.Huge {
-		args = append(args, "-m", strconv.Itoa(c.EAL.MemoryMB))
+		// --huge-unlink: without it every run, even a clean one, leaves
+		// /dev/hugepages/<prefix>map_* files holding memory_mb of pages.
+		args = append(args, "--huge-unlink", "-m", strconv.Itoa(c.EAL.MemoryMB))
 	} else {
 		args = append(args, "--no-huge", "-m", strconv.Itoa(c.EAL.MemoryMB))
 	}

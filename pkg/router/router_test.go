@@ -27,7 +27,7 @@ func TestEALArgs(t *testing.T) {
 	c.EAL.Lcores, c.EAL.Huge, c.Log.Level, c.EAL.Args = "0@0,1@1,2@1", true, "debug", nil
 	c.Ports = []config.Port{{Name: "lan", Device: "0000:03:00.0"}}
 	args := EALArgs(c)
-	for _, w := range [][]string{{"--lcores", "0@0,1@1,2@1"}, {"-m", "256"}, {"-a", "0000:03:00.0"}} {
+	for _, w := range [][]string{{"--lcores", "0@0,1@1,2@1"}, {"--huge-unlink", "-m"}, {"-m", "256"}, {"-a", "0000:03:00.0"}} {
 		i := slices.Index(args, w[0])
 		if i < 0 || i+1 >= len(args) || args[i+1] != w[1] {
 			t.Errorf("%v: missing %s %s", args, w[0], w[1])
