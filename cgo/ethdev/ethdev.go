@@ -11,10 +11,11 @@ package ethdev
 // Configure with or without RSS. rte_eth_conf is large and has unions and
 // bitfields, so it is built here rather than in Go.
 static int steer_eth_configure(uint16_t port, uint16_t nrx, uint16_t ntx,
-                               uint64_t rss_hf, uint32_t mtu) {
+                               uint64_t rss_hf, uint32_t mtu, uint64_t rx_offloads) {
 	struct rte_eth_conf conf;
 	memset(&conf, 0, sizeof(conf));
 	conf.rxmode.mtu = mtu;
+	conf.rxmode.offloads = rx_offloads;
 	if (rss_hf != 0) {
 		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
 		conf.rx_adv_conf.rss_conf.rss_key = NULL; // driver default key
@@ -48,6 +49,10 @@ const RSSIPv4 = uint64(C.RTE_ETH_RSS_IPV4 | C.RTE_ETH_RSS_FRAG_IPV4 |
 	C.RTE_ETH_RSS_NONFRAG_IPV4_TCP | C.RTE_ETH_RSS_NONFRAG_IPV4_UDP |
 	C.RTE_ETH_RSS_NONFRAG_IPV4_OTHER)
 
+// RxOffloadIPv4Cksum asks the NIC to verify IPv4 header checksums and say
+// so in each mbuf's ol_flags.
+const RxOffloadIPv4Cksum = uint64(C.RTE_ETH_RX_OFFLOAD_IPV4_CKSUM)
+
 // Port is an ethdev port id.
 type Port uint16
 
@@ -76,6 +81,7 @@ type Info struct {
 	TxDescMax, TxDescMin int
 	MinMTU, MaxMTU       int
 	RSSOffloads          uint64 // flow_type_rss_offloads: 0 means no RSS
+	RxOffloads           uint64 // rx_offload_capa
 	RetaSize             int
 	Socket               int
 }
@@ -104,15 +110,17 @@ func (p Port) Info() (Info, error) {
 		MinMTU:      int(di.min_mtu),
 		MaxMTU:      int(di.max_mtu),
 		RSSOffloads: uint64(di.flow_type_rss_offloads),
+		RxOffloads:  uint64(di.rx_offload_capa),
 		RetaSize:    int(di.reta_size),
 		Socket:      sock,
 	}, nil
 }
 
-// Configure sets the queue counts, the MTU and, when rssHF != 0, RSS over
-// those hash functions (already masked by Info.RSSOffloads).
-func (p Port) Configure(rxq, txq int, mtu int, rssHF uint64) error {
-	rc := C.steer_eth_configure(C.uint16_t(p), C.uint16_t(rxq), C.uint16_t(txq), C.uint64_t(rssHF), C.uint32_t(mtu))
+// Configure sets the queue counts, the MTU, RX offloads (masked by
+// Info.RxOffloads) and, when rssHF != 0, RSS over those hash functions
+// (masked by Info.RSSOffloads).
+func (p Port) Configure(rxq, txq int, mtu int, rssHF, rxOffloads uint64) error {
+	rc := C.steer_eth_configure(C.uint16_t(p), C.uint16_t(rxq), C.uint16_t(txq), C.uint64_t(rssHF), C.uint32_t(mtu), C.uint64_t(rxOffloads))
 	return rteerr.FromRC(int(rc), "rte_eth_dev_configure", fmt.Sprintf("port %d, %d rx / %d tx queues, mtu %d", p, rxq, txq, mtu))
 }
 

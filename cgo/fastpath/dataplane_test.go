@@ -32,7 +32,7 @@ func TestDataplaneLaunchStopBalances(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := p.Configure(1, 1, 1500, 0); err != nil {
+		if err := p.Configure(1, 1, 1500, 0, 0); err != nil {
 			t.Fatal(err)
 		}
 		if err := p.SetupRxQueue(0, 512, 0, pool.Ptr()); err != nil {

@@ -21,13 +21,34 @@ const char *const steer_slow_names[STEER_SLOW_MAX] = {STEER_SLOW_REASONS(STEER_N
 #define IPV4_MIN_HDR 20
 #define ETH_IPV4_MIN (RTE_ETHER_HDR_LEN + IPV4_MIN_HDR)
 
+/* One's-complement sum of an IPv4 header, folded to 16 bits: 0xffff when
+ * the checksum is right. The usual 20-byte header is five 32-bit loads
+ * (~10 instructions); headers with options take the generic loop. */
+static inline uint16_t
+ipv4_hdr_sum(const struct rte_ipv4_hdr *ip, uint32_t hlen)
+{
+	if (likely(hlen == IPV4_MIN_HDR)) {
+		uint32_t w[5];
+		memcpy(w, ip, sizeof(w)); /* compiles to five loads */
+		uint64_t s = (uint64_t)w[0] + w[1] + w[2] + w[3] + w[4];
+		s = (s & 0xffffffff) + (s >> 32);
+		s = (s & 0xffff) + (s >> 16);
+		s = (s & 0xffff) + (s >> 16);
+		s = (s & 0xffff) + (s >> 16);
+		return (uint16_t)s;
+	}
+	return rte_raw_cksum(ip, hlen);
+}
+
 /* RFC 1812 5.2.2 (header validation) and 5.3.7 (martian addresses), in the
  * order a router must apply them, ending with the destination to look up.
  * Link-layer length checks use data_len (headers must sit in the first
- * segment), the IP total length is checked against pkt_len. */
-int
-steer_classify(const uint8_t *frame, uint32_t data_len, uint32_t pkt_len,
-	       const struct rte_ether_addr *port_mac, uint32_t *dst_ip)
+ * segment), the IP total length is checked against pkt_len. cksum_flags are
+ * the mbuf's RX IP checksum flags: a NIC that verified the checksum saves
+ * us the sum. */
+static inline int
+classify(const uint8_t *frame, uint32_t data_len, uint32_t pkt_len,
+	 const struct rte_ether_addr *port_mac, uint64_t cksum_flags, uint32_t *dst_ip)
 {
 	const struct rte_ether_hdr *eth = (const struct rte_ether_hdr *)frame;
 	int flags = 0;
@@ -58,9 +79,11 @@ steer_classify(const uint8_t *frame, uint32_t data_len, uint32_t pkt_len,
 		return STEER_V_DROP | STEER_DROP_BAD_IHL;
 	if (unlikely(data_len < RTE_ETHER_HDR_LEN + hlen))
 		return STEER_V_DROP | STEER_DROP_BAD_LENGTH;
-	/* 5.2.2: checksum; a valid header sums to 0xffff (one's complement) */
-	if (unlikely(rte_raw_cksum(ip, hlen) != 0xffff))
-		return STEER_V_DROP | STEER_DROP_BAD_CHECKSUM;
+	/* 5.2.2: checksum, unless the NIC has checked it */
+	if (unlikely(cksum_flags != RTE_MBUF_F_RX_IP_CKSUM_GOOD)) {
+		if (cksum_flags == RTE_MBUF_F_RX_IP_CKSUM_BAD || ipv4_hdr_sum(ip, hlen) != 0xffff)
+			return STEER_V_DROP | STEER_DROP_BAD_CHECKSUM;
+	}
 	/* 5.2.2: header length <= total length <= link-layer length */
 	uint32_t tot = rte_be_to_cpu_16(ip->total_length);
 	if (unlikely(tot < hlen || tot > pkt_len - RTE_ETHER_HDR_LEN))
@@ -86,17 +109,30 @@ steer_classify(const uint8_t *frame, uint32_t data_len, uint32_t pkt_len,
 	return STEER_V_LOOKUP | flags;
 }
 
+int
+steer_classify(const uint8_t *frame, uint32_t data_len, uint32_t pkt_len,
+	       const struct rte_ether_addr *port_mac, uint64_t cksum_flags, uint32_t *dst_ip)
+{
+	return classify(frame, data_len, pkt_len, port_mac, cksum_flags, dst_ip);
+}
+
 /* RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m'). TTL is the high byte of the
  * (TTL, protocol) word, so m' = m - 0x0100 and ~m + m' = 0xfeff: the new
  * checksum needs neither the old word nor a branch on the 0/0xffff case. */
-void
-steer_ttl_decrement(struct rte_ipv4_hdr *ip)
+static inline void
+ttl_decrement(struct rte_ipv4_hdr *ip)
 {
 	uint32_t sum = (uint16_t)~rte_be_to_cpu_16(ip->hdr_checksum) + 0xfeffu;
 	sum = (sum & 0xffff) + (sum >> 16);
 	sum = (sum & 0xffff) + (sum >> 16);
 	ip->hdr_checksum = rte_cpu_to_be_16((uint16_t)~sum);
 	ip->time_to_live--;
+}
+
+void
+steer_ttl_decrement(struct rte_ipv4_hdr *ip)
+{
+	ttl_decrement(ip);
 }
 
 static inline uint16_t *
@@ -170,6 +206,9 @@ steer_process_burst(struct steer_lcore *lc, uint16_t port, uint16_t queue,
 	uint32_t ips[STEER_BURST], hops[STEER_BURST];
 	uint16_t flags[STEER_BURST];
 	uint16_t n_look = 0, n_dead = 0;
+	/* Run to completion: the queue recorded in each mbuf is this burst's,
+	 * so its TX buffers come from one row without reading the mbuf back. */
+	const uint16_t *txbuf_of = lc->txbuf_of[queue];
 
 	for (uint16_t i = 0; i < n && i < 4; i++)
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
@@ -180,8 +219,8 @@ steer_process_burst(struct steer_lcore *lc, uint16_t port, uint16_t queue,
 		if (i + 4 < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 4], void *));
 		*recorded_rxq(dp, m) = queue;
-		int v = steer_classify(rte_pktmbuf_mtod(m, const uint8_t *), m->data_len,
-				       m->pkt_len, mac, &ips[n_look]);
+		int v = classify(rte_pktmbuf_mtod(m, const uint8_t *), m->data_len, m->pkt_len, mac,
+				 m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK, &ips[n_look]);
 		if (likely((v & (STEER_V_DROP | STEER_V_SLOW)) == 0)) {
 			flags[n_look] = v;
 			look[n_look++] = m;
@@ -238,10 +277,9 @@ steer_process_burst(struct steer_lcore *lc, uint16_t port, uint16_t queue,
 			to_slow_path(lc, m, STEER_SLOW_FRAGMENTATION_NEEDED, dead, &n_dead);
 			continue;
 		}
-		steer_ttl_decrement(ip);
+		ttl_decrement(ip);
 		memcpy(eth, nh, 2 * RTE_ETHER_ADDR_LEN);
-		uint16_t b = lc->txbuf_of[out][*recorded_rxq(dp, m)];
-		txbuf_add(lc, &lc->txbuf[b], m);
+		txbuf_add(lc, &lc->txbuf[txbuf_of[out]], m);
 	}
 
 	if (n_dead > 0)
@@ -331,7 +369,7 @@ steer_lcore_create(struct steer_dp *dp, unsigned lcore_id, int socket,
 	memcpy(lc->rx, rx, sizeof(*rx) * n_rx);
 	for (int p = 0; p < STEER_MAX_PORTS; p++)
 		for (int q = 0; q < STEER_MAX_QUEUES; q++)
-			lc->txbuf_of[p][q] = STEER_NO_TXBUF;
+			lc->txbuf_of[q][p] = STEER_NO_TXBUF;
 
 	uint32_t max_bufs = (uint32_t)n_rx * STEER_MAX_PORTS;
 	lc->txbuf = rte_zmalloc_socket("steer_txbuf", sizeof(struct steer_txbuf) * (max_bufs ? max_bufs : 1),
@@ -343,7 +381,7 @@ steer_lcore_create(struct steer_dp *dp, unsigned lcore_id, int socket,
 	for (uint16_t i = 0; i < n_rx; i++) {
 		uint16_t rq = rx[i].queue;
 		for (uint16_t p = 0; p < STEER_MAX_PORTS; p++) {
-			if (!dp->port[p].enabled || lc->txbuf_of[p][rq] != STEER_NO_TXBUF)
+			if (!dp->port[p].enabled || lc->txbuf_of[rq][p] != STEER_NO_TXBUF)
 				continue;
 			uint16_t tq = rq % dp->port[p].nb_txq;
 			uint16_t b;
@@ -355,7 +393,7 @@ steer_lcore_create(struct steer_dp *dp, unsigned lcore_id, int socket,
 				lc->txbuf[b].queue = tq;
 				lc->n_txbuf++;
 			}
-			lc->txbuf_of[p][rq] = b;
+			lc->txbuf_of[rq][p] = b;
 		}
 	}
 	return lc;

@@ -137,9 +137,10 @@ struct steer_lcore {
 	uint16_t n_rx;
 	uint16_t n_txbuf;
 	struct steer_rxq rx[STEER_MAX_RX_PER_LCORE];
-	/* txbuf_of[egress port][recorded rx queue] -> index into txbuf: this is
-	 * where txq = recorded % nb_tx_queues is decided, once, at setup. */
-	uint16_t txbuf_of[STEER_MAX_PORTS][STEER_MAX_QUEUES];
+	/* txbuf_of[recorded rx queue][egress port] -> index into txbuf: this is
+	 * where txq = recorded % nb_tx_queues is decided, once, at setup.
+	 * Queue-major, so a burst fetches its row once. */
+	uint16_t txbuf_of[STEER_MAX_QUEUES][STEER_MAX_PORTS];
 	struct steer_txbuf *txbuf;
 	struct steer_counters c;
 } __rte_cache_aligned;
@@ -162,7 +163,7 @@ void steer_flush_all(struct steer_lcore *lc);
 
 /* Pure helpers, exposed for unit tests. */
 int steer_classify(const uint8_t *frame, uint32_t data_len, uint32_t pkt_len,
-		   const struct rte_ether_addr *port_mac, uint32_t *dst_ip);
+		   const struct rte_ether_addr *port_mac, uint64_t cksum_flags, uint32_t *dst_ip);
 void steer_ttl_decrement(struct rte_ipv4_hdr *ip);
 
 #endif

@@ -9,10 +9,12 @@ package fastpath
 #include "fastpath.h"
 
 static int steer_test_classify(const uint8_t *frame, uint32_t len, uint32_t pkt_len,
-			       const uint8_t *mac, uint32_t *dst) {
+			       const uint8_t *mac, int hw_cksum, uint32_t *dst) {
 	struct rte_ether_addr a;
 	memcpy(a.addr_bytes, mac, 6);
-	return steer_classify(frame, len, pkt_len, &a, dst);
+	uint64_t f = hw_cksum > 0 ? RTE_MBUF_F_RX_IP_CKSUM_GOOD :
+		     hw_cksum < 0 ? RTE_MBUF_F_RX_IP_CKSUM_BAD : RTE_MBUF_F_RX_IP_CKSUM_UNKNOWN;
+	return steer_classify(frame, len, pkt_len, &a, f, dst);
 }
 */
 import "C"
@@ -28,8 +30,9 @@ type Verdict struct {
 }
 
 // classifyForTest runs steer_classify on frame as received on a port with
-// MAC portMAC; pktLen < 0 means len(frame).
-func classifyForTest(frame []byte, pktLen int, portMAC [6]byte) Verdict {
+// MAC portMAC; pktLen < 0 means len(frame). hwCksum is what the NIC said of
+// the IP checksum: 1 good, -1 bad, 0 not checked.
+func classifyForTest(frame []byte, pktLen int, portMAC [6]byte, hwCksum int) Verdict {
 	if pktLen < 0 {
 		pktLen = len(frame)
 	}
@@ -38,7 +41,7 @@ func classifyForTest(frame []byte, pktLen int, portMAC [6]byte) Verdict {
 	cm := C.CBytes(portMAC[:])
 	defer C.free(cm)
 	var dst C.uint32_t
-	v := int(C.steer_test_classify((*C.uint8_t)(cf), C.uint32_t(len(frame)), C.uint32_t(pktLen), (*C.uint8_t)(cm), &dst))
+	v := int(C.steer_test_classify((*C.uint8_t)(cf), C.uint32_t(len(frame)), C.uint32_t(pktLen), (*C.uint8_t)(cm), C.int(hwCksum), &dst))
 	switch {
 	case v&C.STEER_V_DROP != 0:
 		return Verdict{Drop: DropReasons[v&0xff]}
