@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"net"
 	"net/netip"
 	"os"
 	"syscall"
@@ -61,14 +60,7 @@ func stopBySignal(t *testing.T, sig os.Signal) {
 		t.Fatalf("after %v: want exit 0\n%s", sig, r)
 	}
 	s := b.ReadStats(stats)
-	CheckMACs(t, s, map[string]net.HardwareAddr{"lan": lanMAC, "wan": wanMAC})
-	total := uint64(len(lanIn) + len(wanIn))
-	if s.Totals.RxPackets != total || s.Totals.TxPackets != total {
-		t.Errorf("totals: rx %d tx %d, want %d forwarded", s.Totals.RxPackets, s.Totals.TxPackets, total)
-	}
-	checkNoDropsOrSlow(t, s)
-	checkPort(t, s, "lan", len(lanIn), len(wanIn))
-	checkPort(t, s, "wan", len(wanIn), len(lanIn))
+	checkAllForwarded(t, s, lanMAC, wanMAC, len(lanIn), len(wanIn))
 	toWan, toLan := NewIndex(t, lanIn), NewIndex(t, wanIn)
 	CheckAllSeen(t, "wan-out", CheckForwarded(t, "wan-out", b.ReadPcap("wan-out.pcap"), toWan, Expect{SrcMAC: wanMAC, DstMAC: WanPeerMAC}), toWan)
 	CheckAllSeen(t, "lan-out", CheckForwarded(t, "lan-out", b.ReadPcap("lan-out.pcap"), toLan, Expect{SrcMAC: lanMAC, DstMAC: LanHostMAC}), toLan)
