@@ -8,8 +8,9 @@ LDFLAGS := -X main.version=$(VERSION)
 STAMP   := $(BUILD)/.deps-ok
 
 # C sources of the fast path, checked on their own with strict warnings.
+# (= not :=: pkg-config must run after `deps` has installed libdpdk-dev.)
 CSRC    := $(wildcard cgo/*/*.c)
-CFLAGS_LINT := -Wall -Wextra -Werror -Wno-unused-parameter -O2 $(shell pkg-config --cflags libdpdk 2>/dev/null)
+CFLAGS_LINT = -Wall -Wextra -Werror -Wno-unused-parameter -O2 $(shell pkg-config --cflags libdpdk 2>/dev/null)
 
 export PATH := $(dir $(GO)):$(PATH)
 
