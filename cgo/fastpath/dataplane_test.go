@@ -70,7 +70,7 @@ func TestDataplaneLaunchStopBalances(t *testing.T) {
 	if err := dp.SetFIB(table.Ptr(), hops); err != nil {
 		t.Fatal(err)
 	}
-	lc, err := dp.AddLcore(1, 0, []RxQueue{{Port: uint16(ports[0])}, {Port: uint16(ports[1])}})
+	lc, err := dp.AddLcore(1, 0, []RxQueue{{Port: uint16(ports[0])}, {Port: uint16(ports[1])}}, -1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,9 @@
 #include <rte_malloc.h>
 #include <rte_mbuf_dyn.h>
 #include <rte_prefetch.h>
+#include <rte_ring.h>
+#include <rte_hash_crc.h>
+#include <rte_thash.h>
 
 #include "fastpath.h"
 
@@ -197,18 +200,17 @@ drop(struct steer_lcore *lc, struct rte_mbuf *m, unsigned reason,
 }
 
 void
-steer_process_burst(struct steer_lcore *lc, uint16_t port, uint16_t queue,
+steer_process_burst(struct steer_lcore *lc, uint16_t recorded,
 		    struct rte_mbuf **pkts, uint16_t n)
 {
 	struct steer_dp *dp = lc->dp;
-	const struct rte_ether_addr *mac = &dp->port[port].mac;
 	struct rte_mbuf *look[STEER_BURST], *dead[STEER_BURST];
 	uint32_t ips[STEER_BURST], hops[STEER_BURST];
 	uint16_t flags[STEER_BURST];
 	uint16_t n_look = 0, n_dead = 0;
-	/* Run to completion: the queue recorded in each mbuf is this burst's,
-	 * so its TX buffers come from one row without reading the mbuf back. */
-	const uint16_t *txbuf_of = lc->txbuf_of[queue];
+	/* Every mbuf of the burst records the same queue, so its TX buffers
+	 * come from one row without reading the mbuf back. */
+	const uint16_t *txbuf_of = lc->txbuf_of[recorded];
 
 	for (uint16_t i = 0; i < n && i < 4; i++)
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
@@ -218,9 +220,11 @@ steer_process_burst(struct steer_lcore *lc, uint16_t port, uint16_t queue,
 		struct rte_mbuf *m = pkts[i];
 		if (i + 4 < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 4], void *));
-		*recorded_rxq(dp, m) = queue;
-		int v = classify(rte_pktmbuf_mtod(m, const uint8_t *), m->data_len, m->pkt_len, mac,
-				 m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK, &ips[n_look]);
+		*recorded_rxq(dp, m) = recorded;
+		/* m->port: after a distributor hop a burst mixes ingress ports */
+		int v = classify(rte_pktmbuf_mtod(m, const uint8_t *), m->data_len, m->pkt_len,
+				 &dp->port[m->port].mac, m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK,
+				 &ips[n_look]);
 		if (likely((v & (STEER_V_DROP | STEER_V_SLOW)) == 0)) {
 			flags[n_look] = v;
 			look[n_look++] = m;
@@ -286,6 +290,208 @@ steer_process_burst(struct steer_lcore *lc, uint16_t port, uint16_t queue,
 		rte_pktmbuf_free_bulk(dead, n_dead);
 }
 
+/* Flow hash for the distributor. IPv4 TCP/UDP: the 5-tuple. Other
+ * protocols and every fragment (first included: later ones carry no ports):
+ * addresses and protocol, so all fragments of a datagram meet on one
+ * worker. Not IPv4 (ARP, junk): 0, one worker classifies and counts it. */
+struct flow_key {
+	uint32_t src, dst;     /* host order */
+	uint32_t ports;        /* sport << 16 | dport, 0 when not used */
+	uint8_t proto;
+	uint8_t ok;
+};
+
+static inline struct flow_key
+flow_key(const uint8_t *frame, uint32_t data_len)
+{
+	struct flow_key k = {0, 0, 0, 0, 0};
+	const struct rte_ether_hdr *eth = (const struct rte_ether_hdr *)frame;
+	if (unlikely(data_len < ETH_IPV4_MIN || eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)))
+		return k;
+	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(eth + 1);
+	uint32_t hlen = (uint32_t)(ip->version_ihl & 0xf) * 4;
+	k.src = rte_be_to_cpu_32(ip->src_addr);
+	k.dst = rte_be_to_cpu_32(ip->dst_addr);
+	k.proto = ip->next_proto_id;
+	k.ok = 1;
+	int frag = (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) != 0;
+	if (!frag && (k.proto == IPPROTO_TCP || k.proto == IPPROTO_UDP) &&
+	    data_len >= RTE_ETHER_HDR_LEN + hlen + 4) {
+		uint32_t p;
+		memcpy(&p, frame + RTE_ETHER_HDR_LEN + hlen, 4);
+		k.ports = rte_be_to_cpu_32(p);
+	}
+	return k;
+}
+
+/* CRC32-C with SSE4.2: three crc32 instructions per packet. */
+static inline uint32_t
+hash_crc(struct flow_key k)
+{
+	uint32_t h = rte_hash_crc_8byte((uint64_t)k.src << 32 | k.dst, 0x5f3759df);
+	return rte_hash_crc_4byte(k.ports ^ ((uint32_t)k.proto << 24), h);
+}
+
+/* The Toeplitz hash NICs use (Microsoft's default key), for comparison. */
+static const uint8_t toeplitz_key[40] = {
+	0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3,
+	0x8f, 0xb0, 0xd0, 0xca, 0x2b, 0xcb, 0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3,
+	0x80, 0x30, 0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa,
+};
+
+static inline uint32_t
+hash_toeplitz(struct flow_key k)
+{
+	uint32_t t[3] = {k.src, k.dst, k.ports ^ ((uint32_t)k.proto << 24)};
+	return rte_softrss(t, 3, toeplitz_key);
+}
+
+uint32_t
+steer_flow_hash_crc(const uint8_t *frame, uint32_t data_len)
+{
+	struct flow_key k = flow_key(frame, data_len);
+	return k.ok ? hash_crc(k) : 0;
+}
+
+uint32_t
+steer_flow_hash_toeplitz(const uint8_t *frame, uint32_t data_len)
+{
+	struct flow_key k = flow_key(frame, data_len);
+	return k.ok ? hash_toeplitz(k) : 0;
+}
+
+static inline uint32_t
+mbuf_flow_hash(const struct rte_mbuf *m)
+{
+	if (m->ol_flags & RTE_MBUF_F_RX_RSS_HASH)
+		return m->hash.rss;            /* the NIC's, free */
+	struct flow_key k = flow_key(rte_pktmbuf_mtod(m, const uint8_t *), m->data_len);
+	return k.ok ? hash_crc(k) : 0;
+}
+
+/* Publish, per input link, what has left through TX: called right after a
+ * full TX flush. */
+static inline void
+publish_done(struct steer_lcore *lc)
+{
+	for (uint16_t i = 0; i < lc->n_in; i++)
+		__atomic_store_n(&lc->in[i].done, lc->in[i].deq, __ATOMIC_RELEASE);
+	if (lc->distributes && lc->worker >= 0)
+		__atomic_store_n(&lc->local_done, lc->out[lc->worker].seq, __ATOMIC_RELEASE);
+}
+
+static inline void
+flush_and_publish(struct steer_lcore *lc)
+{
+	steer_flush_all(lc);
+	publish_done(lc);
+}
+
+/* Backpressure: poll a distributor queue only when every ring can take a
+ * whole burst, so overload leaves packets in the NIC (imissed) instead of
+ * costing CPU to drop them at the ring. */
+static inline int
+rings_have_room(const struct steer_lcore *lc)
+{
+	for (uint16_t w = 0; w < lc->dp->n_workers; w++) {
+		const struct steer_out *o = &lc->out[w];
+		if (o->ring != NULL && rte_ring_free_count(o->ring) < STEER_BURST)
+			return 0;
+	}
+	return 1;
+}
+
+/* Hand a link's buffered packets over: inline for the local worker share,
+ * else one burst enqueue. Buckets record the sequence number of their last
+ * packet on the link, which a RETA move waits for. */
+static inline void
+out_flush(struct steer_lcore *lc, uint16_t w)
+{
+	struct steer_out *o = &lc->out[w];
+	uint16_t n = o->n, sent = n;
+
+	if (n == 0)
+		return;
+	if (o->ring == NULL) {
+		steer_process_burst(lc, (uint16_t)w, o->m, n);
+		lc->c.local += n;
+	} else {
+		sent = (uint16_t)rte_ring_sp_enqueue_burst(o->ring, (void *const *)o->m, n, NULL);
+		lc->c.handed_off += sent;
+		if (unlikely(sent < n)) {
+			o->full += n - sent;
+			lc->c.drop[STEER_DROP_RING_FULL] += n - sent;
+			rte_pktmbuf_free_bulk(&o->m[sent], n - sent);
+		}
+	}
+	for (uint16_t i = 0; i < sent; i++)
+		lc->last_seq[o->bucket[i]] = o->seq + i + 1;
+	o->seq += sent;
+	o->n = 0;
+}
+
+static void
+distribute(struct steer_lcore *lc, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct steer_dp *dp = lc->dp;
+	const uint32_t mask = dp->reta_mask;
+
+	for (uint16_t i = 0; i < n && i < 4; i++)
+		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		if (i + 4 < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 4], void *));
+		uint32_t b = mbuf_flow_hash(m) & mask;
+		uint16_t w = lc->reta[b];
+		uint16_t want = __atomic_load_n(&dp->reta_want[b], __ATOMIC_RELAXED);
+		if (unlikely(w != want)) {
+			/* Move the bucket only once the old worker has sent
+			 * everything it got of it (RFS's "last queue tail"). */
+			if (lc->out[w].n == 0 &&
+			    __atomic_load_n(lc->out[w].done, __ATOMIC_ACQUIRE) >= lc->last_seq[b]) {
+				lc->reta[b] = (uint8_t)want;
+				w = want;
+			}
+		}
+		struct steer_out *o = &lc->out[w];
+		o->bucket[o->n] = (uint16_t)b;
+		o->m[o->n++] = m;
+	}
+	for (uint16_t w = 0; w < dp->n_workers; w++)
+		out_flush(lc, w);
+}
+
+/* A worker's share from the rings. Returns packets processed. */
+static inline uint32_t
+poll_rings(struct steer_lcore *lc)
+{
+	struct rte_mbuf *pkts[STEER_BURST];
+	uint32_t got = 0;
+
+	for (uint16_t i = 0; i < lc->n_in; i++) {
+		struct steer_in *in = &lc->in[i];
+		unsigned n = rte_ring_sc_dequeue_burst(in->ring, (void **)pkts, STEER_BURST, NULL);
+		if (n == 0)
+			continue;
+		in->deq += n;
+		lc->c.from_rings += n;
+		lc->c.worker_bursts++;
+		got += n;
+		steer_process_burst(lc, (uint16_t)lc->worker, pkts, (uint16_t)n);
+	}
+	return got;
+}
+
+static inline int
+rings_empty(const struct steer_lcore *lc)
+{
+	for (uint16_t i = 0; i < lc->n_in; i++)
+		if (!rte_ring_empty(lc->in[i].ring))
+			return 0;
+	return 1;
+}
+
 int
 steer_lcore_main(void *arg)
 {
@@ -299,6 +505,10 @@ steer_lcore_main(void *arg)
 		uint32_t got = 0;
 		for (uint16_t i = 0; i < lc->n_rx; i++) {
 			const struct steer_rxq *q = &lc->rx[i];
+			if (q->distribute && dp->backpressure && !rings_have_room(lc)) {
+				lc->c.backpressure_skips++;
+				continue;
+			}
 			uint16_t n = rte_eth_rx_burst(q->port, q->queue, pkts, STEER_BURST);
 			if (n == 0) {
 				lc->c.idle_polls++;
@@ -307,17 +517,29 @@ steer_lcore_main(void *arg)
 			lc->c.busy_polls++;
 			lc->c.rx += n;
 			got += n;
-			steer_process_burst(lc, q->port, q->queue, pkts, n);
+			if (q->distribute)
+				distribute(lc, pkts, n);
+			else
+				steer_process_burst(lc, q->queue, pkts, n);
 		}
+		if (lc->n_in > 0)
+			got += poll_rings(lc);
 		/* Partial TX buffers leave when the queues run dry or after
 		 * drain_tsc (~100 us), whichever comes first. */
 		uint64_t now = rte_rdtsc();
 		if (got == 0 || now - last_drain > drain) {
-			steer_flush_all(lc);
+			flush_and_publish(lc);
 			last_drain = now;
 		}
 	}
-	steer_flush_all(lc);
+	/* Stop taking from the NICs; workers then drain their rings until no
+	 * lcore can enqueue any more, so no mbuf is left in a ring. */
+	__atomic_sub_fetch(&dp->rx_running, 1, __ATOMIC_ACQ_REL);
+	if (lc->n_in > 0) {
+		while (__atomic_load_n(&dp->rx_running, __ATOMIC_ACQUIRE) > 0 || !rings_empty(lc))
+			poll_rings(lc);
+	}
+	flush_and_publish(lc);
 	return 0;
 }
 
@@ -342,6 +564,21 @@ steer_dp_create(int rxq_field, uint32_t nh_cap, int socket)
 	return dp;
 }
 
+/* reta_size is a power of two; the RETA starts round robin. */
+int
+steer_dp_set_distributor(struct steer_dp *dp, uint16_t n_workers, uint32_t reta_size, int backpressure)
+{
+	if (n_workers == 0 || n_workers > STEER_MAX_WORKERS || reta_size == 0 ||
+	    reta_size > STEER_MAX_RETA || (reta_size & (reta_size - 1)) != 0)
+		return -EINVAL;
+	dp->n_workers = n_workers;
+	dp->reta_mask = reta_size - 1;
+	dp->backpressure = backpressure != 0;
+	for (uint32_t b = 0; b < reta_size; b++)
+		dp->reta_want[b] = (uint8_t)(b % n_workers);
+	return 0;
+}
+
 void
 steer_dp_free(struct steer_dp *dp)
 {
@@ -354,11 +591,34 @@ steer_dp_free(struct steer_dp *dp)
 /* An lcore gets one TX buffer per (egress port, TX queue) its packets can
  * reach: for each RX queue it polls, queue % nb_txq of every enabled port.
  * Ports must be set in dp before lcores are created. */
+/* TX buffers for a recorded queue value: one per enabled egress port. */
+static int
+add_txbufs(struct steer_lcore *lc, uint16_t rq)
+{
+	struct steer_dp *dp = lc->dp;
+	for (uint16_t p = 0; p < STEER_MAX_PORTS; p++) {
+		if (!dp->port[p].enabled || lc->txbuf_of[rq][p] != STEER_NO_TXBUF)
+			continue;
+		uint16_t tq = rq % dp->port[p].nb_txq;
+		uint16_t b;
+		for (b = 0; b < lc->n_txbuf; b++)
+			if (lc->txbuf[b].port == p && lc->txbuf[b].queue == tq)
+				break;
+		if (b == lc->n_txbuf) {
+			lc->txbuf[b].port = p;
+			lc->txbuf[b].queue = tq;
+			lc->n_txbuf++;
+		}
+		lc->txbuf_of[rq][p] = b;
+	}
+	return 0;
+}
+
 struct steer_lcore *
 steer_lcore_create(struct steer_dp *dp, unsigned lcore_id, int socket,
-		   const struct steer_rxq *rx, uint16_t n_rx)
+		   const struct steer_rxq *rx, uint16_t n_rx, int worker)
 {
-	if (n_rx > STEER_MAX_RX_PER_LCORE)
+	if (n_rx > STEER_MAX_RX_PER_LCORE || worker >= (int)dp->n_workers || worker >= STEER_MAX_QUEUES)
 		return NULL;
 	struct steer_lcore *lc = rte_zmalloc_socket("steer_lcore", sizeof(*lc), RTE_CACHE_LINE_SIZE, socket);
 	if (lc == NULL)
@@ -366,37 +626,66 @@ steer_lcore_create(struct steer_dp *dp, unsigned lcore_id, int socket,
 	lc->dp = dp;
 	lc->lcore_id = lcore_id;
 	lc->n_rx = n_rx;
-	memcpy(lc->rx, rx, sizeof(*rx) * n_rx);
+	if (n_rx > 0)
+		memcpy(lc->rx, rx, sizeof(*rx) * n_rx);
 	for (int p = 0; p < STEER_MAX_PORTS; p++)
 		for (int q = 0; q < STEER_MAX_QUEUES; q++)
 			lc->txbuf_of[q][p] = STEER_NO_TXBUF;
 
-	uint32_t max_bufs = (uint32_t)n_rx * STEER_MAX_PORTS;
-	lc->txbuf = rte_zmalloc_socket("steer_txbuf", sizeof(struct steer_txbuf) * (max_bufs ? max_bufs : 1),
+	lc->worker = (int16_t)worker;
+	uint32_t max_bufs = ((uint32_t)n_rx + 1) * STEER_MAX_PORTS;
+	lc->txbuf = rte_zmalloc_socket("steer_txbuf", sizeof(struct steer_txbuf) * max_bufs,
 				       RTE_CACHE_LINE_SIZE, socket);
-	if (lc->txbuf == NULL) {
-		rte_free(lc);
-		return NULL;
-	}
+	if (lc->txbuf == NULL)
+		goto fail;
 	for (uint16_t i = 0; i < n_rx; i++) {
-		uint16_t rq = rx[i].queue;
-		for (uint16_t p = 0; p < STEER_MAX_PORTS; p++) {
-			if (!dp->port[p].enabled || lc->txbuf_of[rq][p] != STEER_NO_TXBUF)
-				continue;
-			uint16_t tq = rq % dp->port[p].nb_txq;
-			uint16_t b;
-			for (b = 0; b < lc->n_txbuf; b++)
-				if (lc->txbuf[b].port == p && lc->txbuf[b].queue == tq)
-					break;
-			if (b == lc->n_txbuf) {
-				lc->txbuf[b].port = p;
-				lc->txbuf[b].queue = tq;
-				lc->n_txbuf++;
-			}
-			lc->txbuf_of[rq][p] = b;
+		if (rx[i].distribute) {
+			lc->distributes = 1;
+			continue;  /* its packets are sent by workers */
 		}
+		add_txbufs(lc, rx[i].queue);
+	}
+	if (worker >= 0)
+		add_txbufs(lc, (uint16_t)worker);
+	if (lc->distributes) {
+		uint32_t reta_size = dp->reta_mask + 1;
+		lc->out = rte_zmalloc_socket("steer_out", sizeof(struct steer_out) * STEER_MAX_WORKERS,
+					     RTE_CACHE_LINE_SIZE, socket);
+		lc->reta = rte_zmalloc_socket("steer_reta", reta_size, RTE_CACHE_LINE_SIZE, socket);
+		lc->last_seq = rte_zmalloc_socket("steer_last_seq", sizeof(uint64_t) * reta_size,
+						  RTE_CACHE_LINE_SIZE, socket);
+		if (dp->n_workers == 0 || lc->out == NULL || lc->reta == NULL || lc->last_seq == NULL)
+			goto fail;
+		memcpy(lc->reta, dp->reta_want, reta_size);
 	}
 	return lc;
+fail:
+	steer_lcore_free(lc);
+	return NULL;
+}
+
+/* Connect RX lcore from to worker w (lcore to): through ring, or inline
+ * when ring is NULL (to == from: the local shortcut). */
+int
+steer_lcore_link(struct steer_lcore *from, uint16_t w, struct rte_ring *ring, struct steer_lcore *to)
+{
+	if (!from->distributes || w >= from->dp->n_workers || to->worker != (int16_t)w)
+		return -EINVAL;
+	struct steer_out *o = &from->out[w];
+	if (ring == NULL) {
+		if (to != from)
+			return -EINVAL;
+		o->done = &from->local_done;
+	} else {
+		if (to->n_in >= STEER_MAX_RX_PER_LCORE)
+			return -ENOSPC;
+		struct steer_in *in = &to->in[to->n_in++];
+		in->ring = ring;
+		o->ring = ring;
+		o->done = &in->done;
+	}
+	o->linked = 1;
+	return 0;
 }
 
 /* Give a lock to every TX queue that more than one lcore sends on. Returns
@@ -428,5 +717,8 @@ steer_lcore_free(struct steer_lcore *lc)
 	if (lc == NULL)
 		return;
 	rte_free(lc->txbuf);
+	rte_free(lc->out);
+	rte_free(lc->reta);
+	rte_free(lc->last_seq);
 	rte_free(lc);
 }

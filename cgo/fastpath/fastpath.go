@@ -11,6 +11,10 @@ package fastpath
 static const char *steer_drop_name(int i) { return steer_drop_names[i]; }
 static const char *steer_slow_name(int i) { return steer_slow_names[i]; }
 static void steer_set_quit(struct steer_dp *dp, uint32_t v) { __atomic_store_n(&dp->quit, v, __ATOMIC_RELEASE); }
+static void steer_set_rx_running(struct steer_dp *dp, uint32_t v) { __atomic_store_n(&dp->rx_running, v, __ATOMIC_RELEASE); }
+static void steer_reta_store(struct steer_dp *dp, uint32_t b, uint8_t w) { __atomic_store_n(&dp->reta_want[b], w, __ATOMIC_RELAXED); }
+static uint8_t steer_reta_load(struct steer_lcore *lc, uint32_t b) { return __atomic_load_n(&lc->reta[b], __ATOMIC_RELAXED); }
+static uint64_t steer_load64(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
 static void *steer_lcore_main_ptr(void) { return (void *)steer_lcore_main; }
 */
 import "C"
@@ -29,6 +33,8 @@ const (
 	MaxPorts        = C.STEER_MAX_PORTS
 	MaxQueues       = C.STEER_MAX_QUEUES
 	MaxRxPerLcore   = C.STEER_MAX_RX_PER_LCORE
+	MaxWorkers      = C.STEER_MAX_WORKERS
+	MaxRETA         = C.STEER_MAX_RETA
 	Burst           = C.STEER_BURST
 	dropReasonCount = C.STEER_DROP_MAX
 	slowReasonCount = C.STEER_SLOW_MAX
@@ -66,9 +72,11 @@ type NextHop struct {
 	SrcMAC net.HardwareAddr // egress port's MAC (Forward only)
 }
 
-// RxQueue is one (port, queue) pair an lcore polls.
+// RxQueue is one (port, queue) pair an lcore polls. Distribute spreads its
+// packets over the workers by flow hash instead of forwarding them here.
 type RxQueue struct {
 	Port, Queue uint16
+	Distribute  bool
 }
 
 // Dataplane is the C state shared by all forwarding lcores.
@@ -80,8 +88,9 @@ type Dataplane struct {
 
 // Lcore is one forwarding lcore's C context.
 type Lcore struct {
-	ID int
-	lc *C.struct_steer_lcore
+	ID     int
+	Worker int // software queue id, -1 if not a worker
+	lc     *C.struct_steer_lcore
 }
 
 // New allocates a dataplane on a NUMA socket. rxqField is the mbuf dynfield
@@ -132,25 +141,131 @@ func (d *Dataplane) SetFIB(lpm unsafe.Pointer, hops []NextHop) error {
 	return nil
 }
 
-// AddLcore creates the context of a forwarding lcore polling rx.
-func (d *Dataplane) AddLcore(id, socket int, rx []RxQueue) (*Lcore, error) {
-	if len(rx) == 0 || len(rx) > MaxRxPerLcore {
-		return nil, fmt.Errorf("fastpath: lcore %d polls %d queues (1..%d)", id, len(rx), MaxRxPerLcore)
+// SetDistributor enables software steering over nWorkers workers with a
+// RETA of retaSize buckets (a power of two), filled round robin. With
+// backpressure, RX lcores stop polling while a ring lacks room; without,
+// full rings drop (ring_full). Before AddLcore.
+func (d *Dataplane) SetDistributor(nWorkers, retaSize int, backpressure bool) error {
+	bp := 0
+	if backpressure {
+		bp = 1
 	}
-	crx := make([]C.struct_steer_rxq, len(rx))
+	if rc := C.steer_dp_set_distributor(d.dp, C.uint16_t(nWorkers), C.uint32_t(retaSize), C.int(bp)); rc != 0 {
+		return fmt.Errorf("fastpath: distributor with %d workers (1..%d) and RETA size %d (power of two up to %d)",
+			nWorkers, MaxWorkers, retaSize, MaxRETA)
+	}
+	return nil
+}
+
+// AddLcore creates the context of a forwarding lcore polling rx; worker is
+// its software queue id as a distributor worker, or -1.
+func (d *Dataplane) AddLcore(id, socket int, rx []RxQueue, worker int) (*Lcore, error) {
+	if (len(rx) == 0 && worker < 0) || len(rx) > MaxRxPerLcore {
+		return nil, fmt.Errorf("fastpath: lcore %d polls %d queues (1..%d) and is no worker", id, len(rx), MaxRxPerLcore)
+	}
+	crx := make([]C.struct_steer_rxq, len(rx)+1) // +1: never empty for &crx[0]
 	for i, q := range rx {
 		if q.Port >= MaxPorts || d.dp.port[q.Port].enabled == 0 || q.Queue >= MaxQueues {
 			return nil, fmt.Errorf("fastpath: lcore %d: port %d queue %d is not set up", id, q.Port, q.Queue)
 		}
 		crx[i] = C.struct_steer_rxq{port: C.uint16_t(q.Port), queue: C.uint16_t(q.Queue)}
+		if q.Distribute {
+			crx[i].distribute = 1
+		}
 	}
-	lc := C.steer_lcore_create(d.dp, C.uint(id), C.int(socket), &crx[0], C.uint16_t(len(crx)))
+	lc := C.steer_lcore_create(d.dp, C.uint(id), C.int(socket), &crx[0], C.uint16_t(len(rx)), C.int(worker))
 	if lc == nil {
-		return nil, fmt.Errorf("steer_lcore_create(lcore %d): out of DPDK memory", id)
+		return nil, fmt.Errorf("steer_lcore_create(lcore %d, worker %d): out of DPDK memory or worker id beyond %d workers", id, worker, d.dp.n_workers)
 	}
-	l := &Lcore{ID: id, lc: lc}
+	l := &Lcore{ID: id, Worker: worker, lc: lc}
 	d.lcores = append(d.lcores, l)
 	return l, nil
+}
+
+// Link connects RX lcore from to worker to: through ring (a *struct
+// rte_ring, single producer and consumer), or inline when ring is nil and
+// from == to (the local shortcut).
+func (d *Dataplane) Link(from, to *Lcore, ring unsafe.Pointer) error {
+	if rc := C.steer_lcore_link(from.lc, C.uint16_t(to.Worker), (*C.struct_rte_ring)(ring), to.lc); rc != 0 {
+		return fmt.Errorf("fastpath: link lcore %d -> worker %d (lcore %d): %d", from.ID, to.Worker, to.ID, rc)
+	}
+	return nil
+}
+
+// Distributes reports whether the lcore polls a distributor queue.
+func (l *Lcore) Distributes() bool { return l.lc.distributes != 0 }
+
+// RETASize is the number of RETA buckets (0 without a distributor).
+func (d *Dataplane) RETASize() int {
+	if d.dp.n_workers == 0 {
+		return 0
+	}
+	return int(d.dp.reta_mask) + 1
+}
+
+// RETA is the table the control plane asked for: bucket -> worker.
+func (d *Dataplane) RETA() []int {
+	out := make([]int, d.RETASize())
+	for b := range out {
+		out[b] = int(d.dp.reta_want[b])
+	}
+	return out
+}
+
+// SetRETA replaces the RETA while lcores run. Each RX lcore moves a bucket
+// only once the bucket's old worker has sent everything it was given of it,
+// so no flow is reordered by the change.
+func (d *Dataplane) SetRETA(reta []int) error {
+	if len(reta) != d.RETASize() || len(reta) == 0 {
+		return fmt.Errorf("fastpath: RETA of %d entries, want %d", len(reta), d.RETASize())
+	}
+	for b, w := range reta {
+		if w < 0 || w >= int(d.dp.n_workers) {
+			return fmt.Errorf("fastpath: RETA bucket %d -> worker %d, have %d workers", b, w, d.dp.n_workers)
+		}
+	}
+	for b, w := range reta {
+		C.steer_reta_store(d.dp, C.uint32_t(b), C.uint8_t(w))
+	}
+	return nil
+}
+
+// AppliedRETA is the RETA an RX lcore applies now (moves wait for drains).
+func (l *Lcore) AppliedRETA() []int {
+	if l.lc.reta == nil {
+		return nil
+	}
+	out := make([]int, int(l.lc.dp.reta_mask)+1)
+	for b := range out {
+		out[b] = int(C.steer_reta_load(l.lc, C.uint32_t(b)))
+	}
+	return out
+}
+
+// Link counters of one (RX lcore, worker) link.
+type LinkCounters struct {
+	Worker      int
+	Ring        bool   // false: the local shortcut, no ring
+	Handed      uint64 // enqueued (or processed inline)
+	DroppedFull uint64
+}
+
+// Links reads an RX lcore's per-worker link counters.
+func (l *Lcore) Links() []LinkCounters {
+	if l.lc.out == nil {
+		return nil
+	}
+	outs := unsafe.Slice(l.lc.out, int(l.lc.dp.n_workers))
+	var res []LinkCounters
+	for w := range outs {
+		o := &outs[w]
+		if o.linked == 0 {
+			continue
+		}
+		res = append(res, LinkCounters{Worker: w, Ring: o.ring != nil,
+			Handed: uint64(C.steer_load64(&o.seq)), DroppedFull: uint64(C.steer_load64(&o.full))})
+	}
+	return res
 }
 
 // ShareTxQueues gives a spinlock to every TX queue that more than one lcore
@@ -176,6 +291,7 @@ func (d *Dataplane) Launch() error {
 	var err error
 	eal.Do(func() {
 		C.steer_set_quit(d.dp, 0)
+		C.steer_set_rx_running(d.dp, C.uint32_t(len(d.lcores)))
 		for _, l := range d.lcores {
 			if err = eal.Launch(l.ID, C.steer_lcore_main_ptr(), unsafe.Pointer(l.lc)); err != nil {
 				break
@@ -222,6 +338,11 @@ func (d *Dataplane) Free() {
 type Counters struct {
 	Rx, Tx               uint64
 	BusyPolls, IdlePolls uint64
+	HandedOff            uint64   // to other lcores' workers over rings
+	Local                uint64   // own worker share, processed inline
+	FromRings            uint64   // received as a worker
+	WorkerBursts         uint64   // non-empty ring dequeues
+	BackpressureSkips    uint64   // NIC polls skipped for lack of ring room
 	Dropped              []uint64 // indexed like DropReasons
 	SlowPath             []uint64 // indexed like SlowReasons
 }
@@ -233,6 +354,8 @@ func (l *Lcore) Counters() Counters {
 	out := Counters{
 		Rx: uint64(c.rx), Tx: uint64(c.tx),
 		BusyPolls: uint64(c.busy_polls), IdlePolls: uint64(c.idle_polls),
+		HandedOff: uint64(c.handed_off), Local: uint64(c.local), FromRings: uint64(c.from_rings),
+		WorkerBursts: uint64(c.worker_bursts), BackpressureSkips: uint64(c.backpressure_skips),
 		Dropped:  make([]uint64, dropReasonCount),
 		SlowPath: make([]uint64, slowReasonCount),
 	}

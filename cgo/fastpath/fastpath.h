@@ -18,6 +18,8 @@
 #define STEER_MAX_PORTS 32
 #define STEER_MAX_QUEUES 64      /* per port, RX and TX */
 #define STEER_MAX_RX_PER_LCORE 32
+#define STEER_MAX_WORKERS 16
+#define STEER_MAX_RETA 4096
 #define STEER_BURST 32
 #define STEER_NO_TXBUF 0xffff
 
@@ -35,7 +37,8 @@
 	X(L2_OTHER_HOST, "l2_other_host")                                      \
 	X(LINK_BROADCAST, "link_broadcast")                                    \
 	X(MULTICAST, "multicast")                                              \
-	X(TX_FULL, "tx_full")
+	X(TX_FULL, "tx_full")                                                  \
+	X(RING_FULL, "ring_full")
 
 /* Packets handed to the slow path (for now it counts and frees them). */
 #define STEER_SLOW_REASONS(X)                                                  \
@@ -101,6 +104,13 @@ struct steer_fib {
 /* State shared by every lcore of one dataplane. */
 struct steer_dp {
 	uint32_t quit;             /* set by the control thread, read relaxed */
+	uint32_t rx_running;       /* lcores that may still enqueue on rings */
+	uint16_t n_workers;        /* distributor workers, software queue ids 0.. */
+	uint8_t backpressure;      /* on_full: 1 = don't poll while a ring lacks room */
+	uint32_t reta_mask;        /* reta_size - 1 */
+	/* The RETA the control plane wants: bucket -> worker. Each RX lcore
+	 * follows it bucket by bucket, once the old worker has drained. */
+	uint8_t reta_want[STEER_MAX_RETA];
 	int rxq_field;             /* mbuf dynfield offset of the recorded RX queue */
 	uint64_t drain_tsc;        /* flush partial TX buffers after this many cycles */
 	struct steer_fib fib;
@@ -110,10 +120,15 @@ struct steer_dp {
 
 /* Counters of one lcore: written only by it, read by Go on scrape. */
 struct steer_counters {
-	uint64_t rx;
+	uint64_t rx;               /* from NIC queues */
 	uint64_t tx;
 	uint64_t busy_polls;
 	uint64_t idle_polls;
+	uint64_t handed_off;       /* enqueued to other lcores' workers */
+	uint64_t local;            /* processed inline as this lcore's worker share */
+	uint64_t from_rings;       /* dequeued as a worker */
+	uint64_t worker_bursts;    /* non-empty ring dequeues */
+	uint64_t backpressure_skips; /* NIC polls skipped: a ring lacked room */
 	uint64_t drop[STEER_DROP_MAX];
 	uint64_t slow[STEER_SLOW_MAX];
 } __rte_cache_aligned;
@@ -129,6 +144,28 @@ struct steer_txbuf {
 struct steer_rxq {
 	uint16_t port;
 	uint16_t queue;
+	uint8_t distribute;        /* 1: spread over workers by flow hash */
+};
+
+/* RX lcore side of the link to worker w. ring is NULL for the lcore's own
+ * worker share (the local shortcut) and for no link at all. */
+struct steer_out {
+	struct rte_ring *ring;
+	uint8_t linked;
+	uint16_t n;
+	uint64_t seq;              /* packets handed over (or processed locally) */
+	uint64_t full;             /* dropped: ring full */
+	const uint64_t *done;      /* the worker's published count for this link */
+	uint16_t bucket[STEER_BURST];
+	struct rte_mbuf *m[STEER_BURST];
+};
+
+/* Worker side of a ring. done = deq at the last complete TX flush: only then
+ * have the packets left for the NIC, so only then may a flow move. */
+struct steer_in {
+	struct rte_ring *ring;
+	uint64_t deq;
+	uint64_t done;
 };
 
 struct steer_lcore {
@@ -142,22 +179,35 @@ struct steer_lcore {
 	 * Queue-major, so a burst fetches its row once. */
 	uint16_t txbuf_of[STEER_MAX_QUEUES][STEER_MAX_PORTS];
 	struct steer_txbuf *txbuf;
+	/* distributor roles */
+	int16_t worker;            /* software queue id, or -1: not a worker */
+	uint8_t distributes;       /* polls at least one distributor queue */
+	uint16_t n_in;
+	struct steer_in in[STEER_MAX_RX_PER_LCORE];
+	uint64_t local_done;       /* done of the local shortcut link */
+	struct steer_out *out;     /* [STEER_MAX_WORKERS] when distributes */
+	uint8_t *reta;             /* this RX lcore's view of the RETA */
+	uint64_t *last_seq;        /* per bucket: seq of its last packet */
 	struct steer_counters c;
 } __rte_cache_aligned;
 
 /* Setup (control thread). */
 struct steer_dp *steer_dp_create(int rxq_field, uint32_t nh_cap, int socket);
 void steer_dp_free(struct steer_dp *dp);
+int steer_dp_set_distributor(struct steer_dp *dp, uint16_t n_workers, uint32_t reta_size, int backpressure);
 struct steer_lcore *steer_lcore_create(struct steer_dp *dp, unsigned lcore_id, int socket,
-				       const struct steer_rxq *rx, uint16_t n_rx);
+				       const struct steer_rxq *rx, uint16_t n_rx, int worker);
+int steer_lcore_link(struct steer_lcore *from, uint16_t w, struct rte_ring *ring, struct steer_lcore *to);
 int steer_dp_share_txqs(struct steer_dp *dp, struct steer_lcore **lc, int n);
 void steer_lcore_free(struct steer_lcore *lc);
 
 /* The lcore loop, for rte_eal_remote_launch. */
 int steer_lcore_main(void *arg);
 
-/* One burst through the pipeline, as the loop does after rx_burst. */
-void steer_process_burst(struct steer_lcore *lc, uint16_t port, uint16_t queue,
+/* One burst through the L3 pipeline. recorded is written to each mbuf's
+ * dynfield and picks the TX queue: the NIC RX queue in run-to-completion,
+ * the worker's software queue id after a distributor hop. */
+void steer_process_burst(struct steer_lcore *lc, uint16_t recorded,
 			 struct rte_mbuf **pkts, uint16_t n);
 void steer_flush_all(struct steer_lcore *lc);
 
@@ -165,5 +215,7 @@ void steer_flush_all(struct steer_lcore *lc);
 int steer_classify(const uint8_t *frame, uint32_t data_len, uint32_t pkt_len,
 		   const struct rte_ether_addr *port_mac, uint64_t cksum_flags, uint32_t *dst_ip);
 void steer_ttl_decrement(struct rte_ipv4_hdr *ip);
+uint32_t steer_flow_hash_crc(const uint8_t *frame, uint32_t data_len);
+uint32_t steer_flow_hash_toeplitz(const uint8_t *frame, uint32_t data_len);
 
 #endif

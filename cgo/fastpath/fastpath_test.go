@@ -192,7 +192,7 @@ func TestReasonNamesAreUnique(t *testing.T) {
 		}
 		seen[n] = true
 	}
-	if len(DropReasons) != 12 || len(SlowReasons) != 8 {
-		t.Errorf("got %d drop and %d slow-path reasons, want 12 and 8", len(DropReasons), len(SlowReasons))
+	if len(DropReasons) != 13 || len(SlowReasons) != 8 {
+		t.Errorf("got %d drop and %d slow-path reasons, want 13 and 8", len(DropReasons), len(SlowReasons))
 	}
 }

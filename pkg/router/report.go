@@ -14,6 +14,8 @@ import (
 type Report struct {
 	Ports   []PortReport  `json:"ports"`
 	Lcores  []LcoreReport `json:"lcores"`
+	Rings   []RingReport  `json:"rings,omitempty"`
+	RETA    []int         `json:"reta,omitempty"`
 	Totals  Totals        `json:"totals"`
 	Mempool MempoolReport `json:"mempool"`
 }
@@ -36,15 +38,33 @@ type PortReport struct {
 	RxNoMbuf  uint64 `json:"rx_nombuf"`
 }
 
-// LcoreReport is one forwarding lcore's counters.
+// LcoreReport is one forwarding lcore's counters. RxPackets counts packets
+// taken from NIC queues; a worker's share arrives as Local (inline) or
+// FromRings.
 type LcoreReport struct {
-	Lcore     int               `json:"lcore"`
-	RxPackets uint64            `json:"rx_packets"`
-	TxPackets uint64            `json:"tx_packets"`
-	BusyPolls uint64            `json:"busy_polls"`
-	IdlePolls uint64            `json:"idle_polls"`
-	Dropped   map[string]uint64 `json:"dropped"`
-	SlowPath  map[string]uint64 `json:"slowpath"`
+	Lcore             int               `json:"lcore"`
+	Worker            int               `json:"worker"` // software queue id, -1: not a worker
+	RxPackets         uint64            `json:"rx_packets"`
+	TxPackets         uint64            `json:"tx_packets"`
+	BusyPolls         uint64            `json:"busy_polls"`
+	IdlePolls         uint64            `json:"idle_polls"`
+	HandedOff         uint64            `json:"handed_off"`
+	Local             uint64            `json:"local"`
+	FromRings         uint64            `json:"from_rings"`
+	WorkerBursts      uint64            `json:"worker_bursts"`
+	BackpressureSkips uint64            `json:"backpressure_skips"`
+	Dropped           map[string]uint64 `json:"dropped"`
+	SlowPath          map[string]uint64 `json:"slowpath"`
+}
+
+// RingReport is one (RX lcore, worker) link of the distributor.
+type RingReport struct {
+	FromLcore   int    `json:"from_lcore"`
+	Worker      int    `json:"worker"`
+	Ring        bool   `json:"ring"` // false: the RX lcore's own share, processed inline
+	Enqueued    uint64 `json:"enqueued"`
+	DroppedFull uint64 `json:"dropped_full"`
+	Occupancy   int    `json:"occupancy"`
 }
 
 // Totals sums the lcores. RxPackets == TxPackets + sum(Dropped) +
@@ -71,11 +91,13 @@ func byReason(names []string, counts []uint64) map[string]uint64 {
 	return m
 }
 
-func lcoreReport(id int, c fastpath.Counters) LcoreReport {
+func lcoreReport(id, worker int, c fastpath.Counters) LcoreReport {
 	return LcoreReport{
-		Lcore: id, RxPackets: c.Rx, TxPackets: c.Tx, BusyPolls: c.BusyPolls, IdlePolls: c.IdlePolls,
-		Dropped:  byReason(fastpath.DropReasons, c.Dropped),
-		SlowPath: byReason(fastpath.SlowReasons, c.SlowPath),
+		Lcore: id, Worker: worker, RxPackets: c.Rx, TxPackets: c.Tx, BusyPolls: c.BusyPolls, IdlePolls: c.IdlePolls,
+		HandedOff: c.HandedOff, Local: c.Local, FromRings: c.FromRings, WorkerBursts: c.WorkerBursts,
+		BackpressureSkips: c.BackpressureSkips,
+		Dropped:           byReason(fastpath.DropReasons, c.Dropped),
+		SlowPath:          byReason(fastpath.SlowReasons, c.SlowPath),
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/steer-router/steer/cgo/lpm"
 	"github.com/steer-router/steer/cgo/mbuf"
 	"github.com/steer-router/steer/cgo/mempool"
+	"github.com/steer-router/steer/cgo/ring"
 	"github.com/steer-router/steer/pkg/config"
 	"github.com/steer-router/steer/pkg/fib"
 )
@@ -33,6 +34,7 @@ type Router struct {
 	lpm   *lpm.LPM
 	dp    *fastpath.Dataplane
 	fib   *fib.Table
+	rings []*link
 
 	stopOnce sync.Once
 	report   *Report
@@ -44,8 +46,17 @@ type port struct {
 	id      ethdev.Port
 	info    ethdev.Info
 	mac     net.HardwareAddr
-	rss     bool
+	rss     bool   // the NIC spreads flows over RX queues
+	steer   string // resolved steering: rss | distributor | rtc
+	why     string // why that steering
 	started bool
+}
+
+// link is a ring from an RX lcore to a worker.
+type link struct {
+	from, to int // lcore ids
+	worker   int
+	r        *ring.Ring
 }
 
 // rxCksumOffload reports whether the NIC can verify IPv4 header checksums.
@@ -153,16 +164,46 @@ func (r *Router) probe(i int) (*port, error) {
 		return nil, fmt.Errorf("%s: port id %d with %d/%d queues exceeds the fast path's limits (%d ports, %d queues)", field, id, c.RxQueues, c.TxQueues, fastpath.MaxPorts, fastpath.MaxQueues)
 	}
 	p := &port{cfg: c, id: id, info: info}
-	switch c.Steering {
-	case "distributor":
-		return nil, fmt.Errorf("%s.steering: %q is not available yet: use auto or rss (run-to-completion on the device's own queues)", field, c.Steering)
-	case "rss":
-		if c.RxQueues > 1 && !info.CanRSS() {
-			return nil, fmt.Errorf("%s.steering: rss, but %s (%s) reports no IPv4 RSS offloads; use auto", field, c.Device, info.Driver)
+	p.steer, p.why = resolveSteering(c, info, r.hasWorkers())
+	if c.Steering == "rss" && c.RxQueues > 1 && !info.CanRSS() {
+		return nil, fmt.Errorf("%s.steering: rss, but %s (%s) reports no IPv4 RSS offloads; use auto or distributor", field, c.Device, info.Driver)
+	}
+	if p.steer == "distributor" && !r.hasWorkers() {
+		return nil, fmt.Errorf("%s.steering: distributor, but no lcore in the lcore map is a worker (worker: true): its queues would feed nobody", field)
+	}
+	p.rss = p.steer == "rss" && c.RxQueues > 1 && info.CanRSS()
+	return p, nil
+}
+
+func (r *Router) hasWorkers() bool {
+	for _, lc := range r.cfg.Lcores {
+		if lc.Worker {
+			return true
 		}
 	}
-	p.rss = c.RxQueues > 1 && info.CanRSS()
-	return p, nil
+	return false
+}
+
+// resolveSteering turns a port's steering setting into what runs:
+//   - rss: the NIC spreads flows over the RX queues, lcores run to completion;
+//   - distributor: RX lcores spread flows over worker lcores in software;
+//   - rtc: run to completion on the device's own queues, no spreading (auto
+//     on a device without RSS when the lcore map has no workers).
+func resolveSteering(c config.Port, info ethdev.Info, workers bool) (string, string) {
+	switch c.Steering {
+	case "rss":
+		return "rss", "configured"
+	case "distributor":
+		return "distributor", "configured"
+	}
+	switch {
+	case info.CanRSS() && info.MaxRxQueues >= c.RxQueues:
+		return "rss", fmt.Sprintf("device hashes IPv4 flows over up to %d RX queues", info.MaxRxQueues)
+	case workers:
+		return "distributor", "device has no RSS (or too few RX queues) and the lcore map has workers"
+	default:
+		return "rtc", "device has no RSS and the lcore map has no workers: each queue runs to completion"
+	}
 }
 
 // poolSize is mempool.mbufs, or enough for every descriptor, every lcore's
@@ -178,6 +219,19 @@ func (r *Router) poolSize() int {
 	}
 	lcores := len(r.cfg.Lcores) + 1
 	n += lcores * (fastpath.Burst*(len(r.cfg.Ports)*fastpath.MaxQueues/8+2) + r.cfg.Mempool.Cache*3/2)
+	// Distributor rings: every (RX lcore, worker) pair may hold a full ring.
+	if r.hasWorkers() {
+		rxLcores, workers := 0, 0
+		for _, lc := range r.cfg.Lcores {
+			if len(lc.Rx) > 0 {
+				rxLcores++
+			}
+			if lc.Worker {
+				workers++
+			}
+		}
+		n += rxLcores * workers * r.cfg.Distributor.RingSize
+	}
 	size := 1
 	for size-1 < n {
 		size <<= 1
@@ -225,6 +279,7 @@ func (r *Router) startPort(p *port) error {
 		zap.String("mac", p.mac.String()), zap.Int("rx_queues", p.cfg.RxQueues), zap.Int("tx_queues", p.cfg.TxQueues),
 		zap.Int("rx_desc", rxd), zap.Int("tx_desc", txd), zap.Int("mtu", p.cfg.MTU),
 		zap.Bool("rss_capable", p.info.CanRSS()), zap.Bool("rss", p.rss),
+		zap.String("steering", p.steer), zap.String("steering_reason", p.why),
 		zap.Bool("rx_ipv4_cksum_offload", p.rxCksumOffload()),
 		zap.Int("max_rx_queues", p.info.MaxRxQueues), zap.Int("max_tx_queues", p.info.MaxTxQueues),
 		zap.Bool("link_up", link.Up), zap.Uint32("link_mbps", link.SpeedMbps), zap.Int("socket", p.info.Socket))
@@ -282,14 +337,8 @@ func (r *Router) buildDataplane(rxqField, socket int) (*fastpath.Dataplane, erro
 	if err := dp.SetFIB(r.lpm.Ptr(), hops); err != nil {
 		return nil, err
 	}
-	for _, lc := range r.cfg.Lcores {
-		var rx []fastpath.RxQueue
-		for _, q := range lc.Rx {
-			rx = append(rx, fastpath.RxQueue{Port: uint16(byName[q.Port].id), Queue: uint16(q.Queue)})
-		}
-		if _, err := dp.AddLcore(lc.Lcore, eal.SocketOf(lc.Lcore), rx); err != nil {
-			return nil, err
-		}
+	if err := r.addLcores(dp, byName); err != nil {
+		return nil, err
 	}
 	if shared := dp.ShareTxQueues(); shared > 0 {
 		r.log.Warn("TX queues shared by several lcores are locked per burst; give ports at least as many tx_queues as the rx queues sending to them to avoid it",
@@ -298,20 +347,125 @@ func (r *Router) buildDataplane(rxqField, socket int) (*fastpath.Dataplane, erro
 	return dp, nil
 }
 
+// addLcores creates every lcore context and, where ports use the
+// distributor, one SPSC ring per (RX lcore, worker) pair; an lcore that is
+// RX and worker handles its own share inline (no ring).
+func (r *Router) addLcores(dp *fastpath.Dataplane, byName map[string]*port) error {
+	workers := map[int]int{} // lcore id -> software queue id
+	for _, lc := range r.cfg.Lcores {
+		if lc.Worker {
+			workers[lc.Lcore] = len(workers)
+		}
+	}
+	distributing := false
+	for _, p := range r.ports {
+		distributing = distributing || p.steer == "distributor"
+	}
+	if len(workers) > 0 && !distributing {
+		return errors.New("lcores: some lcores are workers (worker: true) but no port uses the distributor: nothing would feed them; set a port's steering to distributor (or auto on a device without RSS)")
+	}
+	if distributing {
+		d := r.cfg.Distributor
+		if err := dp.SetDistributor(len(workers), d.RetaSize, d.OnFull == "backpressure"); err != nil {
+			return err
+		}
+	}
+	byID := map[int]*fastpath.Lcore{}
+	var order []*fastpath.Lcore
+	for _, lc := range r.cfg.Lcores {
+		var rx []fastpath.RxQueue
+		for _, q := range lc.Rx {
+			p := byName[q.Port]
+			rx = append(rx, fastpath.RxQueue{Port: uint16(p.id), Queue: uint16(q.Queue), Distribute: p.steer == "distributor"})
+		}
+		w, ok := workers[lc.Lcore]
+		if !ok {
+			w = -1
+		}
+		l, err := dp.AddLcore(lc.Lcore, eal.SocketOf(lc.Lcore), rx, w)
+		if err != nil {
+			return err
+		}
+		byID[lc.Lcore] = l
+		order = append(order, l)
+	}
+	for _, from := range order {
+		if !from.Distributes() {
+			continue
+		}
+		for _, to := range order {
+			if to.Worker < 0 {
+				continue
+			}
+			if to == from {
+				if err := dp.Link(from, to, nil); err != nil {
+					return err
+				}
+				continue
+			}
+			rg, err := ring.NewSPSC(fmt.Sprintf("steer_l%d_w%d", from.ID, to.Worker), r.cfg.Distributor.RingSize, eal.SocketOf(to.ID))
+			if err != nil {
+				return err
+			}
+			r.rings = append(r.rings, &link{from: from.ID, to: to.ID, worker: to.Worker, r: rg})
+			if err := dp.Link(from, to, rg.Ptr()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// RETA is the distributor's indirection table (bucket -> worker), nil
+// without a distributor.
+func (r *Router) RETA() []int {
+	if r.dp.RETASize() == 0 {
+		return nil
+	}
+	return r.dp.RETA()
+}
+
+// SetRETA replaces the RETA while forwarding; a moved bucket follows only
+// once its old worker has sent what it holds of it, so flows keep order.
+func (r *Router) SetRETA(reta []int) error { return r.dp.SetRETA(reta) }
+
 func (r *Router) logLcoreMap() {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%-6s %-8s %s\n", "lcore", "role", "polls (port/queue -> tx queue per egress port)")
-	fmt.Fprintf(&b, "%-6d %-8s %s\n", r.cfg.EAL.MainLcore, "main", "control plane (EAL main thread)")
-	for _, lc := range r.cfg.Lcores {
-		var qs []string
-		for _, q := range lc.Rx {
-			var tx []string
-			for _, p := range r.ports {
-				tx = append(tx, fmt.Sprintf("%s:%d", p.cfg.Name, q.Queue%p.cfg.TxQueues))
-			}
-			qs = append(qs, fmt.Sprintf("%s/%d -> %s", q.Port, q.Queue, strings.Join(tx, ",")))
+	fmt.Fprintf(&b, "%-6s %-14s %s\n", "lcore", "role", "polls (port/queue -> tx queue per egress port)")
+	fmt.Fprintf(&b, "%-6d %-14s %s\n", r.cfg.EAL.MainLcore, "main", "control plane (EAL main thread)")
+	steer := map[string]string{}
+	for _, p := range r.ports {
+		steer[p.cfg.Name] = p.steer
+	}
+	txqs := func(recorded int) string {
+		var tx []string
+		for _, p := range r.ports {
+			tx = append(tx, fmt.Sprintf("%s:%d", p.cfg.Name, recorded%p.cfg.TxQueues))
 		}
-		fmt.Fprintf(&b, "%-6d %-8s %s\n", lc.Lcore, "rx+fwd", strings.Join(qs, "; "))
+		return strings.Join(tx, ",")
+	}
+	for _, l := range r.dp.Lcores() {
+		var qs []string
+		role := ""
+		for _, q := range r.cfg.Lcores {
+			if q.Lcore != l.ID {
+				continue
+			}
+			for _, rq := range q.Rx {
+				if steer[rq.Port] == "distributor" {
+					role = "rx"
+					qs = append(qs, fmt.Sprintf("%s/%d -> workers by flow hash", rq.Port, rq.Queue))
+				} else {
+					role = "rx+fwd"
+					qs = append(qs, fmt.Sprintf("%s/%d -> %s", rq.Port, rq.Queue, txqs(rq.Queue)))
+				}
+			}
+		}
+		if l.Worker >= 0 {
+			role = strings.TrimPrefix(role+"+worker", "+")
+			qs = append(qs, fmt.Sprintf("worker %d -> %s", l.Worker, txqs(l.Worker)))
+		}
+		fmt.Fprintf(&b, "%-6d %-14s %s\n", l.ID, role, strings.Join(qs, "; "))
 	}
 	r.log.Info("lcore map\n" + b.String())
 }
@@ -320,7 +474,23 @@ func (r *Router) logLcoreMap() {
 func (r *Router) Counters() []LcoreReport {
 	var out []LcoreReport
 	for _, l := range r.dp.Lcores() {
-		out = append(out, lcoreReport(l.ID, l.Counters()))
+		out = append(out, lcoreReport(l.ID, l.Worker, l.Counters()))
+	}
+	return out
+}
+
+// ringReports reads every (RX lcore, worker) link: rings and local shortcuts.
+func (r *Router) ringReports() []RingReport {
+	occupancy := map[[2]int]int{}
+	for _, l := range r.rings {
+		occupancy[[2]int{l.from, l.worker}] = l.r.Count()
+	}
+	var out []RingReport
+	for _, l := range r.dp.Lcores() {
+		for _, c := range l.Links() {
+			out = append(out, RingReport{FromLcore: l.ID, Worker: c.Worker, Ring: c.Ring,
+				Enqueued: c.Handed, DroppedFull: c.DroppedFull, Occupancy: occupancy[[2]int{l.ID, c.Worker}]})
+		}
 	}
 	return out
 }
@@ -340,6 +510,8 @@ func (r *Router) teardown() (*Report, error) {
 	if r.dp != nil {
 		errs = append(errs, r.dp.Stop())
 		rep.Lcores = r.Counters()
+		rep.Rings = r.ringReports()
+		rep.RETA = r.RETA()
 	}
 	rep.Totals = sumTotals(rep.Lcores)
 	eal.Do(func() {
@@ -367,6 +539,13 @@ func (r *Router) teardown() (*Report, error) {
 			} else {
 				errs = append(errs, fmt.Errorf("mbuf leak: %d mbufs still in use after every port closed", rep.Mempool.InUseAfterClose))
 			}
+		}
+		for _, l := range r.rings {
+			if n := l.r.Count(); n > 0 {
+				errs = append(errs, fmt.Errorf("ring lcore %d -> worker %d still holds %d mbufs after the workers drained", l.from, l.worker, n))
+				continue
+			}
+			l.r.Free()
 		}
 		if r.dp != nil {
 			r.dp.Free()
