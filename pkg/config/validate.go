@@ -18,6 +18,7 @@ const (
 	// MaxRxPerLcore is how many rx queues one lcore may poll (the fast
 	// path's STEER_MAX_RX_PER_LCORE).
 	MaxRxPerLcore = 32
+	MaxWorkers    = 16 // the fast path's STEER_MAX_WORKERS
 )
 
 var (
@@ -369,6 +370,7 @@ func (v *validator) lcoreMap(c *Config) {
 			polled[k] = fmt.Sprintf("%s (lcore %d)", qf, lc.Lcore)
 		}
 	}
+	v.roles(c)
 	for i, p := range c.Ports {
 		if first, _ := c.Port(p.Name); first != i || p.Name == "" || p.RxQueues < 1 || p.RxQueues > MaxQueues {
 			continue
@@ -376,6 +378,35 @@ func (v *validator) lcoreMap(c *Config) {
 		for q := 0; q < p.RxQueues; q++ {
 			if _, ok := polled[rxKey{i, q}]; !ok {
 				v.add(fmt.Sprintf("ports[%d].rx_queues", i), strconv.Itoa(p.RxQueues), "queue %d of port %s is polled by no lcore", q, p.Name)
+			}
+		}
+	}
+}
+
+// roles: the distributor needs workers, and workers need a distributor
+// port. `auto` is decided at start from the device (RSS or not), so only the
+// explicit settings can be checked here; steer run checks the rest.
+func (v *validator) roles(c *Config) {
+	workers := 0
+	for _, lc := range c.Lcores {
+		if lc.Worker {
+			workers++
+		}
+	}
+	if workers > MaxWorkers {
+		v.add("lcores", strconv.Itoa(workers), "at most %d lcores can be workers", MaxWorkers)
+	}
+	allRSS := len(c.Ports) > 0
+	for i, p := range c.Ports {
+		allRSS = allRSS && p.Steering == "rss"
+		if p.Steering == "distributor" && workers == 0 {
+			v.add(fmt.Sprintf("ports[%d].steering", i), p.Steering, "no lcore is a worker (worker: true): the distributor would feed nobody")
+		}
+	}
+	if allRSS {
+		for i, lc := range c.Lcores {
+			if lc.Worker {
+				v.add(fmt.Sprintf("lcores[%d].worker", i), "true", "every port uses rss steering, so nothing feeds lcore %d as a worker", lc.Lcore)
 			}
 		}
 	}

@@ -132,6 +132,11 @@ func TestRules(t *testing.T) {
 		{name: "lcore out of range", sets: []kv{s("lcores[2].lcore", 200)}, field: "lcores[2].lcore", msg: "out of range"},
 		{name: "lcore twice", sets: []kv{s("lcores[2].lcore", 1)}, field: "lcores[2].lcore", msg: "lcore 1 already has an entry at lcores[0]"},
 		{name: "lcore does nothing", sets: []kv{s("lcores[2].worker", false)}, field: "lcores[2]", msg: "lcore 3 has no rx queues and is not a worker", value: "3"},
+		{name: "workers but every port rss", sets: []kv{s("ports[1].steering", "rss")}, field: "lcores[1].worker", msg: "every port uses rss steering, so nothing feeds lcore 2 as a worker", value: "true", n: 2},
+		{name: "distributor without workers", sets: []kv{s("ports[1].steering", "distributor"), s("lcores", []any{
+			map[string]any{"lcore": 1, "rx": []any{map[string]any{"port": "lan", "queue": 0}, map[string]any{"port": "wan", "queue": 0}}},
+			map[string]any{"lcore": 2, "rx": []any{map[string]any{"port": "lan", "queue": 1}}},
+		})}, field: "ports[1].steering", msg: "no lcore is a worker", value: "distributor"},
 		{name: "lcore polls too many queues", sets: []kv{s("ports[0].rx_queues", 34), s("lcores[1].rx", rxList("lan", 1, 34))}, field: "lcores[1].rx", msg: "at most 32 rx queues", value: "33"},
 		{name: "rx port unknown", sets: []kv{s("lcores[0].rx[1].port", "dmz")}, field: "lcores[0].rx[1].port", msg: `no port named "dmz"`, value: "dmz", n: 2},
 		{name: "rx port missing", sets: []kv{s("lcores[0].rx[1].port", del)}, field: "lcores[0].rx[1].port", msg: "required", n: 2},
