@@ -8,32 +8,42 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/steer-router/steer/cgo/eal"
 )
 
-// Main is a TestMain body: it starts EAL with lcores "0-1" plus vdevs, runs
-// the tests and cleans EAL up.
-func Main(m *testing.M, vdevs ...string) {
+// Main is a TestMain body: EAL with lcores "0-1" plus vdevs, the tests,
+// EAL cleanup, exit.
+func Main(m *testing.M, vdevs ...string) { os.Exit(Run(m, "0-1", vdevs...)) }
+
+// Run starts EAL with the given lcores ("0-1", or the --lcores form
+// "0@0,1@1,2@1" for more lcores than CPUs) and vdevs, runs the tests,
+// cleans EAL up and returns the exit code, so TestMain can clean up too.
+func Run(m *testing.M, lcores string, vdevs ...string) int {
 	if os.Geteuid() != 0 {
 		fmt.Fprintln(os.Stderr, "SKIP: DPDK tests need root (run `make test` as root)")
-		os.Exit(0)
+		return 0
 	}
 	name := filepath.Base(os.Args[0])
-	args := []string{name, "-l", "0-1", "--no-huge", "-m", "128", "--no-pci",
+	lflag := "-l"
+	if strings.Contains(lcores, "@") {
+		lflag = "--lcores"
+	}
+	args := []string{name, lflag, lcores, "--no-huge", "-m", "256", "--no-pci",
 		"--file-prefix", fmt.Sprintf("steer-test-%s-%d", name, os.Getpid()), "--log-level", "*:error"}
 	for _, v := range vdevs {
 		args = append(args, "--vdev", v)
 	}
 	if err := eal.Init(args); err != nil {
 		fmt.Fprintln(os.Stderr, "eal init:", err)
-		os.Exit(1)
+		return 1
 	}
 	code := m.Run()
 	if err := eal.Cleanup(); err != nil {
 		fmt.Fprintln(os.Stderr, "eal cleanup:", err)
 		code = 1
 	}
-	os.Exit(code)
+	return code
 }

@@ -1,7 +1,10 @@
 package fastpath
 
 import (
+	"fmt"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -12,9 +15,63 @@ import (
 	"github.com/steer-router/steer/cgo/mempool"
 )
 
-// EAL runs with lcores 0-1: lcore 1 forwards, net_null ports feed it
-// zero-filled 64-byte frames as fast as it polls.
-func TestMain(m *testing.M) { ealtest.Main(m, "net_null0", "net_null1") }
+// pcapDir holds the distributor test's traffic, made before EAL starts
+// (the pcap PMD opens its files at probe).
+var pcapDir string
+
+// EAL runs lcores 1-3 on the two CPUs. net_null ports feed zero-filled
+// 64-byte frames as fast as they are polled; net_pcap ports replay the
+// distributor test's traffic (distributor_test.go).
+func TestMain(m *testing.M) {
+	var err error
+	if pcapDir, err = os.MkdirTemp("", "steer-fastpath-"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	if err := writeRETATraffic(pcapDir); err != nil {
+		fmt.Fprintln(os.Stderr, "traffic:", err)
+		os.Exit(1)
+	}
+	code := ealtest.Run(m, "0@0,1@1,2@1,3@0", "net_null0", "net_null1",
+		"net_pcap0,rx_pcap="+filepath.Join(pcapDir, "in.pcap")+",tx_pcap="+filepath.Join(pcapDir, "lan-out.pcap"),
+		"net_pcap1,rx_pcap="+filepath.Join(pcapDir, "empty.pcap")+",tx_pcap="+filepath.Join(pcapDir, "out.pcap"))
+	os.RemoveAll(pcapDir)
+	os.Exit(code)
+}
+
+// startPort configures and starts a port with one RX and one TX queue.
+func startPort(t *testing.T, name string, pool *mempool.Pool) ethdev.Port {
+	t.Helper()
+	p, err := ethdev.ByName(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Configure(1, 1, 1500, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.SetupRxQueue(0, 512, 0, pool.Ptr()); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.SetupTxQueue(0, 512, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func closePorts(t *testing.T, ports ...ethdev.Port) {
+	t.Helper()
+	for _, p := range ports {
+		if err := p.Stop(); err != nil {
+			t.Error(err)
+		}
+		if err := p.Close(); err != nil {
+			t.Error(err)
+		}
+	}
+}
 
 func TestDataplaneLaunchStopBalances(t *testing.T) {
 	pool, err := mempool.NewPktmbuf("t_dp_pool", 8191, 0, 2176, 0)
@@ -26,26 +83,7 @@ func TestDataplaneLaunchStopBalances(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ports []ethdev.Port
-	for _, name := range []string{"net_null0", "net_null1"} {
-		p, err := ethdev.ByName(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := p.Configure(1, 1, 1500, 0, 0); err != nil {
-			t.Fatal(err)
-		}
-		if err := p.SetupRxQueue(0, 512, 0, pool.Ptr()); err != nil {
-			t.Fatal(err)
-		}
-		if err := p.SetupTxQueue(0, 512, 0); err != nil {
-			t.Fatal(err)
-		}
-		if err := p.Start(); err != nil {
-			t.Fatal(err)
-		}
-		ports = append(ports, p)
-	}
+	ports := []ethdev.Port{startPort(t, "net_null0", pool), startPort(t, "net_null1", pool)}
 	table, err := lpm.New("t_dp_lpm", 0, 16, 4)
 	if err != nil {
 		t.Fatal(err)
@@ -105,14 +143,7 @@ func TestDataplaneLaunchStopBalances(t *testing.T) {
 	if c.BusyPolls == 0 {
 		t.Error("no busy polls counted")
 	}
-	for _, p := range ports {
-		if err := p.Stop(); err != nil {
-			t.Error(err)
-		}
-		if err := p.Close(); err != nil {
-			t.Error(err)
-		}
-	}
+	closePorts(t, ports...)
 	if n := pool.InUse(); n != 0 {
 		t.Errorf("mbuf leak: %d in use after stop and close", n)
 	}

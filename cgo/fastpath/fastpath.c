@@ -430,6 +430,41 @@ out_flush(struct steer_lcore *lc, uint16_t w)
 	o->n = 0;
 }
 
+/* A bucket may follow the wanted RETA once its old worker has sent all it
+ * was given of it (nothing of it is buffered here: out buffers are empty
+ * between bursts). */
+static inline int
+bucket_drained(const struct steer_lcore *lc, uint32_t b, uint16_t w)
+{
+	return lc->out[w].n == 0 &&
+	       __atomic_load_n(lc->out[w].done, __ATOMIC_ACQUIRE) >= lc->last_seq[b];
+}
+
+/* Between bursts, after a RETA replacement: move every bucket that has
+ * drained, including those no packet arrives for. Stops once the view
+ * matches the generation it started from. */
+static void
+reta_sweep(struct steer_lcore *lc)
+{
+	struct steer_dp *dp = lc->dp;
+	uint32_t gen = __atomic_load_n(&dp->reta_gen, __ATOMIC_ACQUIRE);
+	int pending = 0;
+
+	if (gen == lc->reta_gen)
+		return;
+	for (uint32_t b = 0; b <= dp->reta_mask; b++) {
+		uint8_t want = __atomic_load_n(&dp->reta_want[b], __ATOMIC_RELAXED);
+		if (lc->reta[b] == want)
+			continue;
+		if (bucket_drained(lc, b, lc->reta[b]))
+			lc->reta[b] = want;
+		else
+			pending = 1;
+	}
+	if (!pending)
+		lc->reta_gen = gen;
+}
+
 static void
 distribute(struct steer_lcore *lc, struct rte_mbuf **pkts, uint16_t n)
 {
@@ -448,8 +483,7 @@ distribute(struct steer_lcore *lc, struct rte_mbuf **pkts, uint16_t n)
 		if (unlikely(w != want)) {
 			/* Move the bucket only once the old worker has sent
 			 * everything it got of it (RFS's "last queue tail"). */
-			if (lc->out[w].n == 0 &&
-			    __atomic_load_n(lc->out[w].done, __ATOMIC_ACQUIRE) >= lc->last_seq[b]) {
+			if (bucket_drained(lc, b, w)) {
 				lc->reta[b] = (uint8_t)want;
 				w = want;
 			}
@@ -529,6 +563,8 @@ steer_lcore_main(void *arg)
 		uint64_t now = rte_rdtsc();
 		if (got == 0 || now - last_drain > drain) {
 			flush_and_publish(lc);
+			if (lc->distributes)
+				reta_sweep(lc);
 			last_drain = now;
 		}
 	}

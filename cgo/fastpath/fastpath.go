@@ -13,6 +13,7 @@ static const char *steer_slow_name(int i) { return steer_slow_names[i]; }
 static void steer_set_quit(struct steer_dp *dp, uint32_t v) { __atomic_store_n(&dp->quit, v, __ATOMIC_RELEASE); }
 static void steer_set_rx_running(struct steer_dp *dp, uint32_t v) { __atomic_store_n(&dp->rx_running, v, __ATOMIC_RELEASE); }
 static void steer_reta_store(struct steer_dp *dp, uint32_t b, uint8_t w) { __atomic_store_n(&dp->reta_want[b], w, __ATOMIC_RELAXED); }
+static void steer_reta_bump(struct steer_dp *dp) { __atomic_add_fetch(&dp->reta_gen, 1, __ATOMIC_RELEASE); }
 static uint8_t steer_reta_load(struct steer_lcore *lc, uint32_t b) { return __atomic_load_n(&lc->reta[b], __ATOMIC_RELAXED); }
 static uint64_t steer_load64(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
 static void *steer_lcore_main_ptr(void) { return (void *)steer_lcore_main; }
@@ -227,6 +228,7 @@ func (d *Dataplane) SetRETA(reta []int) error {
 	for b, w := range reta {
 		C.steer_reta_store(d.dp, C.uint32_t(b), C.uint8_t(w))
 	}
+	C.steer_reta_bump(d.dp) // after the stores: lcores sweep until they match
 	return nil
 }
 

@@ -108,6 +108,7 @@ struct steer_dp {
 	uint16_t n_workers;        /* distributor workers, software queue ids 0.. */
 	uint8_t backpressure;      /* on_full: 1 = don't poll while a ring lacks room */
 	uint32_t reta_mask;        /* reta_size - 1 */
+	uint32_t reta_gen;         /* bumped by every RETA replacement */
 	/* The RETA the control plane wants: bucket -> worker. Each RX lcore
 	 * follows it bucket by bucket, once the old worker has drained. */
 	uint8_t reta_want[STEER_MAX_RETA];
@@ -187,6 +188,7 @@ struct steer_lcore {
 	uint64_t local_done;       /* done of the local shortcut link */
 	struct steer_out *out;     /* [STEER_MAX_WORKERS] when distributes */
 	uint8_t *reta;             /* this RX lcore's view of the RETA */
+	uint32_t reta_gen;         /* dp->reta_gen this view has fully caught up with */
 	uint64_t *last_seq;        /* per bucket: seq of its last packet */
 	struct steer_counters c;
 } __rte_cache_aligned;
