@@ -506,11 +506,14 @@ poll_rings(struct steer_lcore *lc)
 	for (uint16_t i = 0; i < lc->n_in; i++) {
 		struct steer_in *in = &lc->in[i];
 		unsigned n = rte_ring_sc_dequeue_burst(in->ring, (void **)pkts, STEER_BURST, NULL);
-		if (n == 0)
+		if (n == 0) {
+			lc->c.idle_polls++;
 			continue;
+		}
 		in->deq += n;
 		lc->c.from_rings += n;
 		lc->c.worker_bursts++;
+		lc->c.busy_polls++;
 		got += n;
 		steer_process_burst(lc, (uint16_t)lc->worker, pkts, (uint16_t)n);
 	}

@@ -123,8 +123,8 @@ struct steer_dp {
 struct steer_counters {
 	uint64_t rx;               /* from NIC queues */
 	uint64_t tx;
-	uint64_t busy_polls;
-	uint64_t idle_polls;
+	uint64_t busy_polls;       /* NIC queue or ring polls that got packets */
+	uint64_t idle_polls;       /* ... that got none */
 	uint64_t handed_off;       /* enqueued to other lcores' workers */
 	uint64_t local;            /* processed inline as this lcore's worker share */
 	uint64_t from_rings;       /* dequeued as a worker */
