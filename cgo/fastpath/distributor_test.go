@@ -100,7 +100,7 @@ func TestRETAChangeKeepsFlowOrder(t *testing.T) {
 	if err := dp.SetFIB(table.Ptr(), []NextHop{{Kind: Forward, Port: uint16(wan), DstMAC: peerMAC, SrcMAC: wanMAC}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := dp.SetDistributor(2, retaBuckets, true); err != nil {
+	if err := dp.SetDistributor(2, retaBuckets, Burst, true); err != nil {
 		t.Fatal(err)
 	}
 	rx, err := dp.AddLcore(1, 0, []RxQueue{{Port: uint16(lan), Distribute: true}, {Port: uint16(wan), Distribute: true}}, -1)

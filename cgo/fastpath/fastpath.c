@@ -395,7 +395,7 @@ rings_have_room(const struct steer_lcore *lc)
 {
 	for (uint16_t w = 0; w < lc->dp->n_workers; w++) {
 		const struct steer_out *o = &lc->out[w];
-		if (o->ring != NULL && rte_ring_free_count(o->ring) < STEER_BURST)
+		if (o->ring != NULL && rte_ring_free_count(o->ring) < lc->dp->burst)
 			return 0;
 	}
 	return 1;
@@ -505,7 +505,7 @@ poll_rings(struct steer_lcore *lc)
 
 	for (uint16_t i = 0; i < lc->n_in; i++) {
 		struct steer_in *in = &lc->in[i];
-		unsigned n = rte_ring_sc_dequeue_burst(in->ring, (void **)pkts, STEER_BURST, NULL);
+		unsigned n = rte_ring_sc_dequeue_burst(in->ring, (void **)pkts, lc->dp->burst, NULL);
 		if (n == 0) {
 			lc->c.idle_polls++;
 			continue;
@@ -546,7 +546,8 @@ steer_lcore_main(void *arg)
 				lc->c.backpressure_skips++;
 				continue;
 			}
-			uint16_t n = rte_eth_rx_burst(q->port, q->queue, pkts, STEER_BURST);
+			uint16_t n = rte_eth_rx_burst(q->port, q->queue, pkts,
+						      q->distribute ? dp->burst : STEER_BURST);
 			if (n == 0) {
 				lc->c.idle_polls++;
 				continue;
@@ -605,11 +606,14 @@ steer_dp_create(int rxq_field, uint32_t nh_cap, int socket)
 
 /* reta_size is a power of two; the RETA starts round robin. */
 int
-steer_dp_set_distributor(struct steer_dp *dp, uint16_t n_workers, uint32_t reta_size, int backpressure)
+steer_dp_set_distributor(struct steer_dp *dp, uint16_t n_workers, uint32_t reta_size,
+			 int backpressure, uint16_t burst)
 {
 	if (n_workers == 0 || n_workers > STEER_MAX_WORKERS || reta_size == 0 ||
-	    reta_size > STEER_MAX_RETA || (reta_size & (reta_size - 1)) != 0)
+	    reta_size > STEER_MAX_RETA || (reta_size & (reta_size - 1)) != 0 ||
+	    burst == 0 || burst > STEER_BURST)
 		return -EINVAL;
+	dp->burst = burst;
 	dp->n_workers = n_workers;
 	dp->reta_mask = reta_size - 1;
 	dp->backpressure = backpressure != 0;

@@ -143,17 +143,18 @@ func (d *Dataplane) SetFIB(lpm unsafe.Pointer, hops []NextHop) error {
 }
 
 // SetDistributor enables software steering over nWorkers workers with a
-// RETA of retaSize buckets (a power of two), filled round robin. With
-// backpressure, RX lcores stop polling while a ring lacks room; without,
-// full rings drop (ring_full). Before AddLcore.
-func (d *Dataplane) SetDistributor(nWorkers, retaSize int, backpressure bool) error {
+// RETA of retaSize buckets (a power of two), filled round robin, and
+// bursts of burst packets (1..Burst) on distributor queues and rings. With
+// backpressure, RX lcores stop polling while a ring lacks room for a burst;
+// without, full rings drop (ring_full). Before AddLcore.
+func (d *Dataplane) SetDistributor(nWorkers, retaSize, burst int, backpressure bool) error {
 	bp := 0
 	if backpressure {
 		bp = 1
 	}
-	if rc := C.steer_dp_set_distributor(d.dp, C.uint16_t(nWorkers), C.uint32_t(retaSize), C.int(bp)); rc != 0 {
-		return fmt.Errorf("fastpath: distributor with %d workers (1..%d) and RETA size %d (power of two up to %d)",
-			nWorkers, MaxWorkers, retaSize, MaxRETA)
+	if rc := C.steer_dp_set_distributor(d.dp, C.uint16_t(nWorkers), C.uint32_t(retaSize), C.int(bp), C.uint16_t(burst)); rc != 0 {
+		return fmt.Errorf("fastpath: distributor with %d workers (1..%d), RETA size %d (power of two up to %d), burst %d (1..%d)",
+			nWorkers, MaxWorkers, retaSize, MaxRETA, burst, Burst)
 	}
 	return nil
 }

@@ -107,6 +107,7 @@ struct steer_dp {
 	uint32_t rx_running;       /* lcores that may still enqueue on rings */
 	uint16_t n_workers;        /* distributor workers, software queue ids 0.. */
 	uint8_t backpressure;      /* on_full: 1 = don't poll while a ring lacks room */
+	uint16_t burst;            /* distributor RX and ring burst, 1..STEER_BURST */
 	uint32_t reta_mask;        /* reta_size - 1 */
 	uint32_t reta_gen;         /* bumped by every RETA replacement */
 	/* The RETA the control plane wants: bucket -> worker. Each RX lcore
@@ -196,7 +197,8 @@ struct steer_lcore {
 /* Setup (control thread). */
 struct steer_dp *steer_dp_create(int rxq_field, uint32_t nh_cap, int socket);
 void steer_dp_free(struct steer_dp *dp);
-int steer_dp_set_distributor(struct steer_dp *dp, uint16_t n_workers, uint32_t reta_size, int backpressure);
+int steer_dp_set_distributor(struct steer_dp *dp, uint16_t n_workers, uint32_t reta_size,
+			     int backpressure, uint16_t burst);
 struct steer_lcore *steer_lcore_create(struct steer_dp *dp, unsigned lcore_id, int socket,
 				       const struct steer_rxq *rx, uint16_t n_rx, int worker);
 int steer_lcore_link(struct steer_lcore *from, uint16_t w, struct rte_ring *ring, struct steer_lcore *to);

@@ -41,7 +41,7 @@ func base() map[string]any {
 			map[string]any{"lcore": 3, "worker": true},
 		},
 		"mempool":     map[string]any{"mbufs": 8191, "cache": 128, "data_room": 2176},
-		"distributor": map[string]any{"ring_size": 2048, "reta_size": 256, "burst": 64, "on_full": "backpressure"},
+		"distributor": map[string]any{"ring_size": 2048, "reta_size": 256, "burst": 16, "on_full": "backpressure"},
 		"routes": []any{
 			map[string]any{"prefix": "10.1.0.0/16", "via": "10.0.0.2"},
 			map[string]any{"prefix": "0.0.0.0/0", "via": "192.0.2.2"},

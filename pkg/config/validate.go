@@ -19,6 +19,7 @@ const (
 	// path's STEER_MAX_RX_PER_LCORE).
 	MaxRxPerLcore = 32
 	MaxWorkers    = 16 // the fast path's STEER_MAX_WORKERS
+	MaxBurst      = 32 // the fast path's STEER_BURST
 )
 
 var (
@@ -427,7 +428,7 @@ func (v *validator) distributor(c *Config) {
 	d := c.Distributor
 	v.pow2Range("distributor.ring_size", d.RingSize, 64, 65536)
 	v.pow2Range("distributor.reta_size", d.RetaSize, 1, 4096)
-	v.intRange("distributor.burst", d.Burst, 1, 256)
+	v.intRange("distributor.burst", d.Burst, 1, MaxBurst)
 	v.oneOf("distributor.on_full", d.OnFull, "drop", "backpressure")
 }
 

@@ -161,8 +161,8 @@ func TestRules(t *testing.T) {
 		{name: "reta size zero", sets: []kv{s("distributor.reta_size", 0)}, field: "distributor.reta_size", msg: "power of two 1..4096", value: "0"},
 		{name: "reta size not power of two", sets: []kv{s("distributor.reta_size", 100)}, field: "distributor.reta_size", msg: "power of two 1..4096"},
 		{name: "reta size too big", sets: []kv{s("distributor.reta_size", 8192)}, field: "distributor.reta_size", msg: "1..4096"},
-		{name: "burst zero", sets: []kv{s("distributor.burst", 0)}, field: "distributor.burst", msg: "1..256", value: "0"},
-		{name: "burst too big", sets: []kv{s("distributor.burst", 257)}, field: "distributor.burst", msg: "1..256"},
+		{name: "burst zero", sets: []kv{s("distributor.burst", 0)}, field: "distributor.burst", msg: "1..32", value: "0"},
+		{name: "burst too big", sets: []kv{s("distributor.burst", 33)}, field: "distributor.burst", msg: "1..32"},
 		{name: "on_full unknown", sets: []kv{s("distributor.on_full", "block")}, field: "distributor.on_full", msg: "drop, backpressure", value: "block"},
 
 		// routes
@@ -261,7 +261,7 @@ func TestValidVariants(t *testing.T) {
 		{"same-port secondary in one subnet", []kv{s("ports[0].addresses", []any{"10.0.0.1/24", "10.0.0.9/24"})}},
 		{"mempool limits", []kv{s("mempool.mbufs", 16777215), s("mempool.cache", 512), s("mempool.data_room", 65535)}},
 		{"mempool computed, no cache", []kv{s("mempool.mbufs", 0), s("mempool.cache", 0), s("mempool.data_room", 1024)}},
-		{"distributor limits", []kv{s("distributor.ring_size", 65536), s("distributor.reta_size", 1), s("distributor.burst", 256), s("distributor.on_full", "drop")}},
+		{"distributor limits", []kv{s("distributor.ring_size", 65536), s("distributor.reta_size", 1), s("distributor.burst", 32), s("distributor.on_full", "drop")}},
 		{"distributor limits low", []kv{s("distributor.ring_size", 64), s("distributor.reta_size", 4096), s("distributor.burst", 1)}},
 		{"no routes or neighbours", []kv{s("routes", del), s("neighbors", del)}},
 		{"route inside connected", []kv{s("routes[0].prefix", "10.0.0.128/25")}},
@@ -319,7 +319,7 @@ func TestDerived(t *testing.T) {
 		{Lcore: 3, Worker: true},
 	})
 	check("Mempool", cfg.Mempool, Mempool{Mbufs: 8191, Cache: 128, DataRoom: 2176})
-	check("Distributor", cfg.Distributor, Distributor{RingSize: 2048, RetaSize: 256, Burst: 64, OnFull: "backpressure"})
+	check("Distributor", cfg.Distributor, Distributor{RingSize: 2048, RetaSize: 256, Burst: 16, OnFull: "backpressure"})
 	check("Metrics", cfg.Metrics, Metrics{Listen: "127.0.0.1:9464"})
 	check("Log", cfg.Log, Log{Level: "warn", Format: "json"})
 

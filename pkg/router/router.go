@@ -366,7 +366,7 @@ func (r *Router) addLcores(dp *fastpath.Dataplane, byName map[string]*port) erro
 	}
 	if distributing {
 		d := r.cfg.Distributor
-		if err := dp.SetDistributor(len(workers), d.RetaSize, d.OnFull == "backpressure"); err != nil {
+		if err := dp.SetDistributor(len(workers), d.RetaSize, d.Burst, d.OnFull == "backpressure"); err != nil {
 			return err
 		}
 	}
