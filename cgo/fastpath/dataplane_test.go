@@ -61,6 +61,26 @@ func startPort(t *testing.T, name string, pool *mempool.Pool) ethdev.Port {
 	return p
 }
 
+// newTestDataplane makes an LPM table routing prefix to next hop 0 and an
+// empty dataplane; both are freed when the test ends.
+func newTestDataplane(t *testing.T, name string, field int, prefix string) (*lpm.LPM, *Dataplane) {
+	t.Helper()
+	table, err := lpm.New(name+"_lpm", 0, 16, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(table.Free)
+	if err := table.Add(netip.MustParsePrefix(prefix), 0); err != nil {
+		t.Fatal(err)
+	}
+	dp, err := New(field, 16, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(dp.Free)
+	return table, dp
+}
+
 func closePorts(t *testing.T, ports ...ethdev.Port) {
 	t.Helper()
 	for _, p := range ports {
@@ -84,20 +104,7 @@ func TestDataplaneLaunchStopBalances(t *testing.T) {
 		t.Fatal(err)
 	}
 	ports := []ethdev.Port{startPort(t, "net_null0", pool), startPort(t, "net_null1", pool)}
-	table, err := lpm.New("t_dp_lpm", 0, 16, 4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer table.Free()
-	if err := table.Add(netip.MustParsePrefix("10.0.0.0/8"), 0); err != nil {
-		t.Fatal(err)
-	}
-
-	dp, err := New(field, 16, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dp.Free()
+	table, dp := newTestDataplane(t, "t_dp", field, "10.0.0.0/8")
 	for _, p := range ports {
 		mac, _ := p.MAC()
 		if err := dp.SetPort(uint16(p), mac, 1, 1500); err != nil {

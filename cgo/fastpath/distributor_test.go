@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/steer-router/steer/cgo/lpm"
 	"github.com/steer-router/steer/cgo/mbuf"
 	"github.com/steer-router/steer/cgo/mempool"
 	"github.com/steer-router/steer/cgo/ring"
@@ -75,20 +74,7 @@ func TestRETAChangeKeepsFlowOrder(t *testing.T) {
 	if lanMAC.String() != pcapLanMAC.String() {
 		t.Fatalf("net_pcap0 has MAC %s, the traffic was made for %s", lanMAC, pcapLanMAC)
 	}
-	table, err := lpm.New("t_reta_lpm", 0, 16, 4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer table.Free()
-	if err := table.Add(netip.MustParsePrefix("198.51.100.0/24"), 0); err != nil {
-		t.Fatal(err)
-	}
-
-	dp, err := New(field, 16, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dp.Free()
+	table, dp := newTestDataplane(t, "t_reta", field, "198.51.100.0/24")
 	for _, p := range []struct {
 		id  uint16
 		mac net.HardwareAddr

@@ -138,6 +138,23 @@ steer_ttl_decrement(struct rte_ipv4_hdr *ip)
 	ttl_decrement(ip);
 }
 
+/* Packet data is prefetched four packets ahead of the one being worked on. */
+#define PREFETCH_AHEAD 4
+
+static inline void
+prefetch_head(struct rte_mbuf **pkts, uint16_t n)
+{
+	for (uint16_t i = 0; i < n && i < PREFETCH_AHEAD; i++)
+		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+}
+
+static inline void
+prefetch_ahead(struct rte_mbuf **pkts, uint16_t i, uint16_t n)
+{
+	if (i + PREFETCH_AHEAD < n)
+		rte_prefetch0(rte_pktmbuf_mtod(pkts[i + PREFETCH_AHEAD], void *));
+}
+
 static inline uint16_t *
 recorded_rxq(const struct steer_dp *dp, struct rte_mbuf *m)
 {
@@ -212,14 +229,12 @@ steer_process_burst(struct steer_lcore *lc, uint16_t recorded,
 	 * come from one row without reading the mbuf back. */
 	const uint16_t *txbuf_of = lc->txbuf_of[recorded];
 
-	for (uint16_t i = 0; i < n && i < 4; i++)
-		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+	prefetch_head(pkts, n);
 
 	/* Stage 1: validate and classify; gather destinations to look up. */
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
-		if (i + 4 < n)
-			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 4], void *));
+		prefetch_ahead(pkts, i, n);
 		*recorded_rxq(dp, m) = recorded;
 		/* m->port: after a distributor hop a burst mixes ingress ports */
 		int v = classify(rte_pktmbuf_mtod(m, const uint8_t *), m->data_len, m->pkt_len,
@@ -471,12 +486,10 @@ distribute(struct steer_lcore *lc, struct rte_mbuf **pkts, uint16_t n)
 	struct steer_dp *dp = lc->dp;
 	const uint32_t mask = dp->reta_mask;
 
-	for (uint16_t i = 0; i < n && i < 4; i++)
-		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+	prefetch_head(pkts, n);
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
-		if (i + 4 < n)
-			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 4], void *));
+		prefetch_ahead(pkts, i, n);
 		uint32_t b = mbuf_flow_hash(m) & mask;
 		uint16_t w = lc->reta[b];
 		uint16_t want = __atomic_load_n(&dp->reta_want[b], __ATOMIC_RELAXED);
