@@ -151,6 +151,7 @@ type Port struct {
 	RxFiles, TxFiles   []string
 	RxQueues, TxQueues int
 	Addresses          []string
+	Steering           string // auto | rss | distributor; "" leaves steer's default
 }
 
 // RxQ is one (port, queue) pair an lcore polls.
@@ -161,8 +162,9 @@ type RxQ struct {
 
 // LcoreMap is one lcore's entry.
 type LcoreMap struct {
-	Lcore int
-	Rx    []RxQ
+	Lcore  int
+	Rx     []RxQ
+	Worker bool // a distributor worker (with Rx: RX and worker)
 }
 
 // Config is what the tests vary; YAML writes it in steer's format.
@@ -173,6 +175,15 @@ type Config struct {
 	Routes    [][2]string // prefix, via
 	Neighbors [][3]string // ip, mac, port
 	Extra     string      // appended verbatim
+	// Distributor, when set, is written as the distributor section
+	// (ring_size, reta_size, burst, on_full; zero values left out).
+	Distributor *Distributor
+}
+
+// Distributor is the distributor section of a config.
+type Distributor struct {
+	RingSize, RetaSize, Burst int
+	OnFull                    string // drop | backpressure
 }
 
 // Standard is the two-port topology of the contract: lan 10.0.0.1/24 and
@@ -215,7 +226,11 @@ func (b *Bed) YAML(c Config) string {
 			txq = len(p.TxFiles)
 		}
 		addrs, _ := json.Marshal(p.Addresses)
-		fmt.Fprintf(&s, "  - {name: %s, device: %q, rx_queues: %d, tx_queues: %d, addresses: %s}\n", p.Name, dev, rxq, txq, addrs)
+		steering := ""
+		if p.Steering != "" {
+			steering = ", steering: " + p.Steering
+		}
+		fmt.Fprintf(&s, "  - {name: %s, device: %q, rx_queues: %d, tx_queues: %d%s, addresses: %s}\n", p.Name, dev, rxq, txq, steering, addrs)
 	}
 	s.WriteString("lcores:\n")
 	for _, l := range c.LcoreMap {
@@ -223,7 +238,29 @@ func (b *Bed) YAML(c Config) string {
 		for _, q := range l.Rx {
 			rx = append(rx, fmt.Sprintf("{port: %s, queue: %d}", q.Port, q.Queue))
 		}
-		fmt.Fprintf(&s, "  - {lcore: %d, rx: [%s]}\n", l.Lcore, strings.Join(rx, ", "))
+		switch {
+		case l.Worker && len(rx) == 0:
+			fmt.Fprintf(&s, "  - {lcore: %d, worker: true}\n", l.Lcore)
+		case l.Worker:
+			fmt.Fprintf(&s, "  - {lcore: %d, rx: [%s], worker: true}\n", l.Lcore, strings.Join(rx, ", "))
+		default:
+			fmt.Fprintf(&s, "  - {lcore: %d, rx: [%s]}\n", l.Lcore, strings.Join(rx, ", "))
+		}
+	}
+	if d := c.Distributor; d != nil {
+		var kv []string
+		for _, f := range []struct {
+			k string
+			v int
+		}{{"ring_size", d.RingSize}, {"reta_size", d.RetaSize}, {"burst", d.Burst}} {
+			if f.v != 0 {
+				kv = append(kv, fmt.Sprintf("%s: %d", f.k, f.v))
+			}
+		}
+		if d.OnFull != "" {
+			kv = append(kv, "on_full: "+d.OnFull)
+		}
+		fmt.Fprintf(&s, "distributor: {%s}\n", strings.Join(kv, ", "))
 	}
 	s.WriteString("routes:\n")
 	for _, r := range c.Routes {
@@ -393,12 +430,33 @@ type LcoreStats struct {
 	IdlePolls uint64            `json:"idle_polls"`
 	Dropped   map[string]uint64 `json:"dropped"`
 	SlowPath  map[string]uint64 `json:"slowpath"`
+	// Distributor counters: Worker is the software queue id (-1: not a
+	// worker).
+	Worker            int    `json:"worker"`
+	HandedOff         uint64 `json:"handed_off"`
+	Local             uint64 `json:"local"`
+	FromRings         uint64 `json:"from_rings"`
+	WorkerBursts      uint64 `json:"worker_bursts"`
+	BackpressureSkips uint64 `json:"backpressure_skips"`
+}
+
+// RingStats is one (RX lcore, worker) link of the stats file: a ring, or
+// the RX lcore's own share processed inline (Ring false).
+type RingStats struct {
+	FromLcore   int    `json:"from_lcore"`
+	Worker      int    `json:"worker"`
+	Ring        bool   `json:"ring"`
+	Enqueued    uint64 `json:"enqueued"`
+	DroppedFull uint64 `json:"dropped_full"`
+	Occupancy   int    `json:"occupancy"`
 }
 
 // Stats is the whole stats file.
 type Stats struct {
 	Ports  []PortStats  `json:"ports"`
 	Lcores []LcoreStats `json:"lcores"`
+	Rings  []RingStats  `json:"rings"`
+	RETA   []int        `json:"reta"`
 	Totals struct {
 		RxPackets uint64            `json:"rx_packets"`
 		TxPackets uint64            `json:"tx_packets"`
