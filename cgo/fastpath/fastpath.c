@@ -9,6 +9,7 @@
 #include <rte_lpm.h>
 #include <rte_malloc.h>
 #include <rte_mbuf_dyn.h>
+#include <rte_pause.h>
 #include <rte_prefetch.h>
 #include <rte_ring.h>
 #include <rte_hash_crc.h>
@@ -556,7 +557,10 @@ steer_lcore_main(void *arg)
 		for (uint16_t i = 0; i < lc->n_rx; i++) {
 			const struct steer_rxq *q = &lc->rx[i];
 			if (q->distribute && dp->backpressure && !rings_have_room(lc)) {
+				/* Spinning on the rings' consumer indexes would pull
+				 * their cache lines away from the workers. */
 				lc->c.backpressure_skips++;
+				rte_pause();
 				continue;
 			}
 			uint16_t n = rte_eth_rx_burst(q->port, q->queue, pkts,
