@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/steer-router/steer/cgo/ethdev"
 	"github.com/steer-router/steer/pkg/config"
 )
 
@@ -60,6 +61,32 @@ func TestTotalsBalance(t *testing.T) {
 	for _, w := range []string{"15 packets in, 11 forwarded", "bad_checksum=1", "arp=2", "1023 mbufs"} {
 		if !strings.Contains(out.String(), w) {
 			t.Errorf("summary lacks %q:\n%s", w, out.String())
+		}
+	}
+}
+
+func TestResolveSteering(t *testing.T) {
+	rss := ethdev.Info{MaxRxQueues: 8, RSSOffloads: ethdev.RSSIPv4}
+	none := ethdev.Info{MaxRxQueues: 1}
+	cases := []struct {
+		steering string
+		rxq      int
+		info     ethdev.Info
+		workers  bool
+		want     string
+	}{
+		{"auto", 4, rss, true, "rss"},
+		{"auto", 16, rss, true, "distributor"}, // more queues asked than the NIC has
+		{"auto", 16, rss, false, "rtc"},
+		{"auto", 1, none, true, "distributor"},
+		{"auto", 1, none, false, "rtc"},
+		{"rss", 1, none, true, "rss"},
+		{"distributor", 4, rss, true, "distributor"},
+	}
+	for _, c := range cases {
+		got, why := resolveSteering(config.Port{Steering: c.steering, RxQueues: c.rxq}, c.info, c.workers)
+		if got != c.want || why == "" {
+			t.Errorf("%s, %d rx queues, rss %v, workers %v: %q (%s), want %q", c.steering, c.rxq, c.info.CanRSS(), c.workers, got, why, c.want)
 		}
 	}
 }
