@@ -16,6 +16,7 @@ type Report struct {
 	Lcores  []LcoreReport `json:"lcores"`
 	Rings   []RingReport  `json:"rings,omitempty"`
 	RETA    []int         `json:"reta,omitempty"`
+	FIB     FIBReport     `json:"fib"`
 	Totals  Totals        `json:"totals"`
 	Mempool MempoolReport `json:"mempool"`
 }
@@ -28,6 +29,9 @@ type PortReport struct {
 	MAC       string `json:"mac"`
 	RxQueues  int    `json:"rx_queues"`
 	TxQueues  int    `json:"tx_queues"`
+	Steering  string `json:"steering"` // rss | distributor | rtc
+	LinkUp    bool   `json:"link_up"`
+	LinkMbps  uint32 `json:"link_mbps"`
 	RxPackets uint64 `json:"rx_packets"`
 	TxPackets uint64 `json:"tx_packets"`
 	RxBytes   uint64 `json:"rx_bytes"`
@@ -76,9 +80,18 @@ type Totals struct {
 	SlowPath  map[string]uint64 `json:"slowpath"`
 }
 
+// FIBReport sizes the forwarding table.
+type FIBReport struct {
+	Entries   int `json:"entries"` // LPM prefixes, local and broadcast /32s included
+	NextHops  int `json:"next_hops"`
+	Routes    int `json:"routes"`    // static routes
+	Neighbors int `json:"neighbors"` // static neighbours
+}
+
 // MempoolReport tracks mbufs: after close every mbuf must be back.
 type MempoolReport struct {
 	Size            int `json:"size"`
+	InUse           int `json:"in_use"` // live snapshots only
 	InUseAfterStop  int `json:"in_use_after_stop"`
 	InUseAfterClose int `json:"in_use_after_close"`
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"go.uber.org/zap"
 
@@ -37,6 +38,8 @@ type Router struct {
 	rings []*link
 
 	stopOnce sync.Once
+	running  atomic.Bool  // lcores launched and not stopped
+	live     sync.RWMutex // snapshots read C state; teardown frees it
 	report   *Report
 	stopErr  error
 }
@@ -86,6 +89,7 @@ func Start(cfg *config.Config, log *zap.Logger) (*Router, error) {
 		r.teardown()
 		return nil, err
 	}
+	r.running.Store(true)
 	r.logLcoreMap()
 	log.Info("forwarding", zap.Int("lcores", len(cfg.Lcores)), zap.Int("ports", len(r.ports)),
 		zap.Int("fib_entries", len(r.fib.Entries)), zap.Int("next_hops", len(r.fib.NextHops)))
@@ -479,6 +483,60 @@ func (r *Router) Counters() []LcoreReport {
 	return out
 }
 
+// Snapshot reads every live counter: ethdev stats and link state per port,
+// lcore and ring counters, mempool use, the RETA. Safe from any goroutine
+// while the router runs (ethdev stats and rte_ring_count are read-only
+// calls; lcore counters are plain loads); it returns nil once Stop began.
+// The mempool "after stop/close" fields are left zero.
+func (r *Router) Snapshot() *Report {
+	r.live.RLock()
+	defer r.live.RUnlock()
+	if !r.running.Load() {
+		return nil
+	}
+	rep := &Report{Lcores: r.Counters(), Rings: r.ringReports(), RETA: r.RETA()}
+	rep.Totals = sumTotals(rep.Lcores)
+	for _, p := range r.ports {
+		pr := r.portReport(p)
+		if l, err := p.id.Link(); err == nil {
+			pr.LinkUp, pr.LinkMbps = l.Up, l.SpeedMbps
+		}
+		rep.Ports = append(rep.Ports, pr)
+	}
+	rep.Mempool.Size = r.pool.Size()
+	rep.Mempool.InUse = r.pool.InUse()
+	rep.FIB = r.fibReport()
+	return rep
+}
+
+// Health says whether the router forwards: lcores running and every port
+// started. The reason names what is wrong.
+func (r *Router) Health() (bool, string) {
+	if !r.running.Load() {
+		return false, "lcores are not running (starting or stopping)"
+	}
+	for _, p := range r.ports {
+		if !p.started {
+			return false, fmt.Sprintf("port %s is not started", p.cfg.Name)
+		}
+	}
+	return true, "forwarding"
+}
+
+func (r *Router) fibReport() FIBReport {
+	return FIBReport{Entries: len(r.fib.Entries), NextHops: len(r.fib.NextHops), Routes: len(r.cfg.Routes), Neighbors: len(r.cfg.Neighbors)}
+}
+
+func (r *Router) portReport(p *port) PortReport {
+	pr := PortReport{Name: p.cfg.Name, PortID: uint16(p.id), Driver: p.info.Driver, MAC: p.mac.String(),
+		RxQueues: p.cfg.RxQueues, TxQueues: p.cfg.TxQueues, Steering: p.steer}
+	if s, err := p.id.Stats(); err == nil {
+		pr.RxPackets, pr.TxPackets, pr.RxBytes, pr.TxBytes = s.RxPackets, s.TxPackets, s.RxBytes, s.TxBytes
+		pr.RxMissed, pr.RxErrors, pr.TxErrors, pr.RxNoMbuf = s.RxMissed, s.RxErrors, s.TxErrors, s.RxNoMbuf
+	}
+	return pr
+}
+
 // ringReports reads every (RX lcore, worker) link: rings and local shortcuts.
 func (r *Router) ringReports() []RingReport {
 	occupancy := map[[2]int]int{}
@@ -505,6 +563,9 @@ func (r *Router) Stop() (*Report, error) {
 }
 
 func (r *Router) teardown() (*Report, error) {
+	r.running.Store(false)
+	r.live.Lock() // wait for snapshots in progress; none start after this
+	defer r.live.Unlock()
 	var errs []error
 	rep := &Report{}
 	if r.dp != nil {
@@ -514,19 +575,16 @@ func (r *Router) teardown() (*Report, error) {
 		rep.RETA = r.RETA()
 	}
 	rep.Totals = sumTotals(rep.Lcores)
+	if r.fib != nil {
+		rep.FIB = r.fibReport()
+	}
 	eal.Do(func() {
 		if r.pool != nil {
 			rep.Mempool.Size = r.pool.Size()
 			rep.Mempool.InUseAfterStop = r.pool.InUse()
 		}
 		for _, p := range r.ports {
-			pr := PortReport{Name: p.cfg.Name, PortID: uint16(p.id), Driver: p.info.Driver, MAC: p.mac.String(),
-				RxQueues: p.cfg.RxQueues, TxQueues: p.cfg.TxQueues}
-			if s, err := p.id.Stats(); err == nil {
-				pr.RxPackets, pr.TxPackets, pr.RxBytes, pr.TxBytes = s.RxPackets, s.TxPackets, s.RxBytes, s.TxBytes
-				pr.RxMissed, pr.RxErrors, pr.TxErrors, pr.RxNoMbuf = s.RxMissed, s.RxErrors, s.TxErrors, s.RxNoMbuf
-			}
-			rep.Ports = append(rep.Ports, pr)
+			rep.Ports = append(rep.Ports, r.portReport(p))
 			if p.started {
 				errs = append(errs, p.id.Stop())
 			}
