@@ -14,7 +14,7 @@ CFLAGS_LINT = -Wall -Wextra -Werror -Wno-unused-parameter -O2 $(shell pkg-config
 
 export PATH := $(dir $(GO)):$(PATH)
 
-.PHONY: all deps build test unit e2e lint demo clean
+.PHONY: all deps build test unit e2e lint demo clean bench
 
 all: build
 
@@ -50,6 +50,12 @@ lint: $(STAMP)
 
 demo: build
 	bash scripts/demo.sh
+
+# Benchmark (docs/BENCH.md): testpmd, l3fwd and steer on the same pcap traffic,
+# one table and build/bench/results.json. Needs root; takes ~15 minutes
+# (BENCH_SECONDS=3 BENCH_REPEAT=1 for a quick look). CI never runs it.
+bench: build
+	bash scripts/bench/bench.sh
 
 clean:
 	rm -rf $(BUILD)
