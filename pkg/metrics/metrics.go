@@ -1,0 +1,279 @@
+// Package metrics exposes steer's counters to Prometheus. One custom
+// Collector reads the router's live snapshot at scrape time: the C data path
+// keeps its plain per-lcore counters and Go never counts per packet.
+//
+// Names follow the Prometheus conventions (steer_ prefix, _total on
+// counters, base units); docs/METRICS.md lists every metric.
+package metrics
+
+import (
+	"maps"
+	"runtime"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/steer-router/steer/pkg/router"
+)
+
+// Source is what the collector reads: *router.Router satisfies it.
+// Snapshot returns nil once the router is stopping.
+type Source interface {
+	Snapshot() *router.Report
+	Health() (bool, string)
+}
+
+// BuildInfo labels steer_build_info.
+type BuildInfo struct {
+	Version   string // steer's version ("dev" when not set at build time)
+	GoVersion string // runtime.Version() when empty
+	DPDK      string // "DPDK 22.11.x"
+}
+
+const ns = "steer"
+
+// Collector is a prometheus.Collector over a Source.
+type Collector struct {
+	src   Source
+	build BuildInfo
+
+	portCounters []portCounter
+	portLinkUp   *prometheus.Desc
+	portSpeed    *prometheus.Desc
+	portInfo     *prometheus.Desc
+
+	lcoreCounters []lcoreCounter
+	lcoreDropped  *prometheus.Desc
+	lcoreSlow     *prometheus.Desc
+	lcorePolls    *prometheus.Desc
+	lcoreInfo     *prometheus.Desc
+
+	ringEnqueued  *prometheus.Desc
+	ringDropped   *prometheus.Desc
+	ringOccupancy *prometheus.Desc
+
+	retaBuckets    *prometheus.Desc
+	mempoolSize    *prometheus.Desc
+	mempoolInUse   *prometheus.Desc
+	fibEntries     *prometheus.Desc
+	fibNextHops    *prometheus.Desc
+	routes         *prometheus.Desc
+	neighbors      *prometheus.Desc
+	up             *prometheus.Desc
+	buildInfo      *prometheus.Desc
+	scrapeDuration *prometheus.Desc
+	scrapeSuccess  *prometheus.Desc
+}
+
+type portCounter struct {
+	desc *prometheus.Desc
+	get  func(*router.PortReport) uint64
+}
+
+type lcoreCounter struct {
+	desc *prometheus.Desc
+	get  func(*router.LcoreReport) uint64
+}
+
+func desc(name, help string, labels ...string) *prometheus.Desc {
+	return prometheus.NewDesc(ns+"_"+name, help, labels, nil)
+}
+
+// New returns a collector reading src at every scrape.
+func New(src Source, build BuildInfo) *Collector {
+	if build.GoVersion == "" {
+		build.GoVersion = runtime.Version()
+	}
+	port := []string{"port"}
+	lcore := []string{"lcore"}
+	pc := func(name, help string, get func(*router.PortReport) uint64) portCounter {
+		return portCounter{desc(name, help, port...), get}
+	}
+	lc := func(name, help string, get func(*router.LcoreReport) uint64) lcoreCounter {
+		return lcoreCounter{desc(name, help, lcore...), get}
+	}
+	link := []string{"from_lcore", "worker", "ring"}
+	return &Collector{
+		src: src, build: build,
+		portCounters: []portCounter{
+			pc("port_rx_packets_total", "Packets received by the port (ethdev ipackets).", func(p *router.PortReport) uint64 { return p.RxPackets }),
+			pc("port_tx_packets_total", "Packets sent by the port (ethdev opackets).", func(p *router.PortReport) uint64 { return p.TxPackets }),
+			pc("port_rx_bytes_total", "Bytes received by the port (ethdev ibytes).", func(p *router.PortReport) uint64 { return p.RxBytes }),
+			pc("port_tx_bytes_total", "Bytes sent by the port (ethdev obytes).", func(p *router.PortReport) uint64 { return p.TxBytes }),
+			pc("port_rx_missed_total", "Packets the device dropped because no RX descriptor was free (ethdev imissed): the lcores did not keep up, or backpressure held them off.", func(p *router.PortReport) uint64 { return p.RxMissed }),
+			pc("port_rx_errors_total", "Erroneous packets received (ethdev ierrors).", func(p *router.PortReport) uint64 { return p.RxErrors }),
+			pc("port_tx_errors_total", "Packets the device failed to send (ethdev oerrors).", func(p *router.PortReport) uint64 { return p.TxErrors }),
+			pc("port_rx_nombuf_total", "RX mbuf allocation failures (ethdev rx_nombuf): the mempool ran dry.", func(p *router.PortReport) uint64 { return p.RxNoMbuf }),
+		},
+		portLinkUp: desc("port_link_up", "1 when the port's link is up.", port...),
+		portSpeed:  desc("port_link_speed_bps", "Link speed in bits per second (0 when unknown or down).", port...),
+		portInfo:   desc("port_info", "Port identity, always 1: driver, MAC and resolved steering (rss, distributor or rtc).", "port", "driver", "mac", "steering"),
+
+		lcoreCounters: []lcoreCounter{
+			lc("lcore_rx_packets_total", "Packets the lcore took from NIC RX queues.", func(l *router.LcoreReport) uint64 { return l.RxPackets }),
+			lc("lcore_tx_packets_total", "Packets the lcore forwarded (handed to a TX queue and accepted).", func(l *router.LcoreReport) uint64 { return l.TxPackets }),
+			lc("lcore_handed_off_packets_total", "Packets an RX lcore enqueued on distributor rings to workers.", func(l *router.LcoreReport) uint64 { return l.HandedOff }),
+			lc("lcore_local_packets_total", "Packets an RX+worker lcore processed inline as its own share (no ring).", func(l *router.LcoreReport) uint64 { return l.Local }),
+			lc("lcore_ring_packets_total", "Packets a worker dequeued from distributor rings.", func(l *router.LcoreReport) uint64 { return l.FromRings }),
+			lc("lcore_worker_bursts_total", "Bursts a worker dequeued from distributor rings.", func(l *router.LcoreReport) uint64 { return l.WorkerBursts }),
+			lc("lcore_backpressure_skips_total", "Polls of a distributor RX queue skipped because a ring to a worker lacked room for a burst (on_full: backpressure).", func(l *router.LcoreReport) uint64 { return l.BackpressureSkips }),
+		},
+		lcoreDropped: desc("lcore_dropped_packets_total", "Packets the lcore dropped, by reason (every reason listed, zeros included).", "lcore", "reason"),
+		lcoreSlow:    desc("lcore_slowpath_packets_total", "Packets the lcore handed to the slow path, by reason (every reason listed).", "lcore", "reason"),
+		lcorePolls:   desc("lcore_polls_total", "Polls of NIC queues and distributor rings that found packets (busy) or none (idle).", "lcore", "state"),
+		lcoreInfo:    desc("lcore_info", "Lcore role, always 1: role is rx+fwd (run to completion), rx (distributor RX), worker or rx+worker; worker is the software queue id (\"\" for non-workers).", "lcore", "worker", "role"),
+
+		ringEnqueued:  desc("ring_enqueued_packets_total", "Packets an RX lcore handed to a worker over this link; ring=\"false\" is the RX lcore's own share, processed inline.", link...),
+		ringDropped:   desc("ring_dropped_full_packets_total", "Packets dropped because the link's ring was full (on_full: drop).", link...),
+		ringOccupancy: desc("ring_occupancy", "Packets waiting in the link's ring now.", link...),
+
+		retaBuckets:    desc("reta_buckets", "Distributor RETA buckets pointing at each worker (the RETA spread).", "worker"),
+		mempoolSize:    desc("mempool_size_mbufs", "Mbufs in the packet pool."),
+		mempoolInUse:   desc("mempool_in_use_mbufs", "Mbufs of the packet pool in use now (descriptor rings, rings, TX buffers, in flight)."),
+		fibEntries:     desc("fib_entries", "LPM prefixes in the forwarding table, the router's own and broadcast /32s included."),
+		fibNextHops:    desc("fib_next_hops", "Next hops in the forwarding table."),
+		routes:         desc("routes", "Static routes."),
+		neighbors:      desc("neighbors", "Static neighbour entries."),
+		up:             desc("up", "1 when the router forwards: lcores running and every port started."),
+		buildInfo:      desc("build_info", "steer's build, always 1.", "version", "goversion", "dpdk"),
+		scrapeDuration: desc("scrape_duration_seconds", "How long reading the router's counters took for this scrape."),
+		scrapeSuccess:  desc("scrape_success", "1 when the router's counters could be read (0 while stopping)."),
+	}
+}
+
+// Describe sends every descriptor.
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, p := range c.portCounters {
+		ch <- p.desc
+	}
+	for _, l := range c.lcoreCounters {
+		ch <- l.desc
+	}
+	for _, d := range []*prometheus.Desc{c.portLinkUp, c.portSpeed, c.portInfo, c.lcoreDropped, c.lcoreSlow,
+		c.lcorePolls, c.lcoreInfo, c.ringEnqueued, c.ringDropped, c.ringOccupancy, c.retaBuckets,
+		c.mempoolSize, c.mempoolInUse, c.fibEntries, c.fibNextHops, c.routes, c.neighbors, c.up,
+		c.buildInfo, c.scrapeDuration, c.scrapeSuccess} {
+		ch <- d
+	}
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Collect reads one snapshot and sends every metric. While the router stops
+// (no snapshot) it sends only steer_up 0 and steer_scrape_success 0.
+func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	start := time.Now()
+	rep := c.src.Snapshot()
+	ok, _ := c.src.Health()
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	if rep == nil {
+		gauge(c.up, 0)
+		gauge(c.scrapeSuccess, 0)
+		return
+	}
+	gauge(c.up, b2f(ok))
+	gauge(c.buildInfo, 1, c.build.Version, c.build.GoVersion, c.build.DPDK)
+
+	for i := range rep.Ports {
+		p := &rep.Ports[i]
+		for _, pc := range c.portCounters {
+			counter(pc.desc, pc.get(p), p.Name)
+		}
+		gauge(c.portLinkUp, b2f(p.LinkUp), p.Name)
+		gauge(c.portSpeed, float64(p.LinkMbps)*1e6, p.Name)
+		gauge(c.portInfo, 1, p.Name, p.Driver, p.MAC, p.Steering)
+	}
+
+	roles := lcoreRoles(rep)
+	var workers []int
+	for i := range rep.Lcores {
+		l := &rep.Lcores[i]
+		id := strconv.Itoa(l.Lcore)
+		for _, lc := range c.lcoreCounters {
+			counter(lc.desc, lc.get(l), id)
+		}
+		counter(c.lcorePolls, l.BusyPolls, id, "busy")
+		counter(c.lcorePolls, l.IdlePolls, id, "idle")
+		for _, r := range sortedKeys(l.Dropped) {
+			counter(c.lcoreDropped, l.Dropped[r], id, r)
+		}
+		for _, r := range sortedKeys(l.SlowPath) {
+			counter(c.lcoreSlow, l.SlowPath[r], id, r)
+		}
+		w := ""
+		if l.Worker >= 0 {
+			w = strconv.Itoa(l.Worker)
+			workers = append(workers, l.Worker)
+		}
+		gauge(c.lcoreInfo, 1, id, w, roles[l.Lcore])
+	}
+
+	for _, r := range rep.Rings {
+		labels := []string{strconv.Itoa(r.FromLcore), strconv.Itoa(r.Worker), strconv.FormatBool(r.Ring)}
+		counter(c.ringEnqueued, r.Enqueued, labels...)
+		counter(c.ringDropped, r.DroppedFull, labels...)
+		gauge(c.ringOccupancy, float64(r.Occupancy), labels...)
+	}
+
+	if len(rep.RETA) > 0 {
+		spread := map[int]int{}
+		for _, w := range workers {
+			spread[w] = 0 // workers without a bucket show 0
+		}
+		for _, w := range rep.RETA {
+			spread[w]++
+		}
+		for _, w := range slices.Sorted(maps.Keys(spread)) {
+			gauge(c.retaBuckets, float64(spread[w]), strconv.Itoa(w))
+		}
+	}
+
+	gauge(c.mempoolSize, float64(rep.Mempool.Size))
+	gauge(c.mempoolInUse, float64(rep.Mempool.InUse))
+	gauge(c.fibEntries, float64(rep.FIB.Entries))
+	gauge(c.fibNextHops, float64(rep.FIB.NextHops))
+	gauge(c.routes, float64(rep.FIB.Routes))
+	gauge(c.neighbors, float64(rep.FIB.Neighbors))
+	gauge(c.scrapeDuration, time.Since(start).Seconds())
+	gauge(c.scrapeSuccess, 1)
+}
+
+// lcoreRoles names each lcore's role the way the start-up lcore map does,
+// from what the report shows: a worker id, and links from the lcore (an RX
+// lcore of the distributor has one per worker).
+func lcoreRoles(rep *router.Report) map[int]string {
+	hasLinks := map[int]bool{}
+	for _, r := range rep.Rings {
+		hasLinks[r.FromLcore] = true
+	}
+	roles := make(map[int]string, len(rep.Lcores))
+	for _, l := range rep.Lcores {
+		switch {
+		case l.Worker >= 0 && hasLinks[l.Lcore]:
+			roles[l.Lcore] = "rx+worker"
+		case l.Worker >= 0:
+			roles[l.Lcore] = "worker"
+		case hasLinks[l.Lcore]:
+			roles[l.Lcore] = "rx"
+		default:
+			roles[l.Lcore] = "rx+fwd"
+		}
+	}
+	return roles
+}
+
+func sortedKeys(m map[string]uint64) []string {
+	return slices.Sorted(maps.Keys(m))
+}
