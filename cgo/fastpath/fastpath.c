@@ -552,8 +552,12 @@ steer_lcore_main(void *arg)
 	uint64_t last_drain = rte_rdtsc();
 	struct rte_mbuf *pkts[STEER_BURST];
 
+	rte_rcu_qsbr_thread_online(dp->qsv, lc->rcu_id);
 	while (!__atomic_load_n(&dp->quit, __ATOMIC_RELAXED)) {
 		uint32_t got = 0;
+		/* Between loop iterations this lcore holds no FIB reference:
+		 * one store lets the control thread reclaim deleted routes. */
+		rte_rcu_qsbr_quiescent(dp->qsv, lc->rcu_id);
 		for (uint16_t i = 0; i < lc->n_rx; i++) {
 			const struct steer_rxq *q = &lc->rx[i];
 			if (q->distribute && dp->backpressure && !rings_have_room(lc)) {
@@ -593,10 +597,13 @@ steer_lcore_main(void *arg)
 	 * lcore can enqueue any more, so no mbuf is left in a ring. */
 	__atomic_sub_fetch(&dp->rx_running, 1, __ATOMIC_ACQ_REL);
 	if (lc->n_in > 0) {
-		while (__atomic_load_n(&dp->rx_running, __ATOMIC_ACQUIRE) > 0 || !rings_empty(lc))
+		while (__atomic_load_n(&dp->rx_running, __ATOMIC_ACQUIRE) > 0 || !rings_empty(lc)) {
+			rte_rcu_qsbr_quiescent(dp->qsv, lc->rcu_id);
 			poll_rings(lc);
+		}
 	}
 	flush_and_publish(lc);
+	rte_rcu_qsbr_thread_offline(dp->qsv, lc->rcu_id);
 	return 0;
 }
 
@@ -613,6 +620,14 @@ steer_dp_create(int rxq_field, uint32_t nh_cap, int socket)
 		return NULL;
 	}
 	dp->fib.nh_cap = nh_cap;
+	size_t qsz = rte_rcu_qsbr_get_memsize(STEER_MAX_LCORES);
+	dp->qsv = rte_zmalloc_socket("steer_rcu", qsz, RTE_CACHE_LINE_SIZE, socket);
+	if (dp->qsv == NULL || rte_rcu_qsbr_init(dp->qsv, STEER_MAX_LCORES) != 0) {
+		rte_free(dp->qsv);
+		rte_free(dp->fib.nh);
+		rte_free(dp);
+		return NULL;
+	}
 	dp->rxq_field = rxq_field;
 	dp->drain_tsc = (rte_get_tsc_hz() + 9999) / 10000; /* 100 us */
 	for (int p = 0; p < STEER_MAX_PORTS; p++)
@@ -645,7 +660,25 @@ steer_dp_free(struct steer_dp *dp)
 	if (dp == NULL)
 		return;
 	rte_free(dp->fib.nh);
+	rte_free(dp->qsv);
 	rte_free(dp);
+}
+
+/* Write next hop idx; the release fence orders it before the LPM update
+ * that will point at it. Only ever called for an index no LPM entry uses. */
+void
+steer_nh_set(struct steer_dp *dp, uint32_t idx, uint8_t kind, uint16_t port,
+	     const uint8_t *dst, const uint8_t *src)
+{
+	struct steer_nexthop *e = &dp->fib.nh[idx];
+	memset(e, 0, sizeof(*e));
+	e->kind = kind;
+	e->port = port;
+	if (dst != NULL)
+		memcpy(e->dst.addr_bytes, dst, RTE_ETHER_ADDR_LEN);
+	if (src != NULL)
+		memcpy(e->src.addr_bytes, src, RTE_ETHER_ADDR_LEN);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
 }
 
 /* An lcore gets one TX buffer per (egress port, TX queue) its packets can
@@ -678,13 +711,20 @@ struct steer_lcore *
 steer_lcore_create(struct steer_dp *dp, unsigned lcore_id, int socket,
 		   const struct steer_rxq *rx, uint16_t n_rx, int worker)
 {
-	if (n_rx > STEER_MAX_RX_PER_LCORE || worker >= (int)dp->n_workers || worker >= STEER_MAX_QUEUES)
+	if (n_rx > STEER_MAX_RX_PER_LCORE || worker >= (int)dp->n_workers || worker >= STEER_MAX_QUEUES ||
+	    dp->n_lcores >= STEER_MAX_LCORES)
 		return NULL;
 	struct steer_lcore *lc = rte_zmalloc_socket("steer_lcore", sizeof(*lc), RTE_CACHE_LINE_SIZE, socket);
 	if (lc == NULL)
 		return NULL;
 	lc->dp = dp;
 	lc->lcore_id = lcore_id;
+	lc->rcu_id = dp->n_lcores;
+	if (rte_rcu_qsbr_thread_register(dp->qsv, lc->rcu_id) != 0) {
+		rte_free(lc);
+		return NULL;
+	}
+	dp->n_lcores++;
 	lc->n_rx = n_rx;
 	if (n_rx > 0)
 		memcpy(lc->rx, rx, sizeof(*rx) * n_rx);
@@ -776,6 +816,7 @@ steer_lcore_free(struct steer_lcore *lc)
 {
 	if (lc == NULL)
 		return;
+	rte_rcu_qsbr_thread_unregister(lc->dp->qsv, lc->rcu_id);
 	rte_free(lc->txbuf);
 	rte_free(lc->out);
 	rte_free(lc->reta);

@@ -85,6 +85,7 @@ type Dataplane struct {
 	dp       *C.struct_steer_dp
 	lcores   []*Lcore
 	launched bool
+	nhCount  int // next-hop entries written; append-only once launched
 }
 
 // Lcore is one forwarding lcore's C context.
@@ -119,7 +120,8 @@ func (d *Dataplane) SetPort(id uint16, mac net.HardwareAddr, nbTxq, mtu int) err
 }
 
 // SetFIB installs the LPM table (a *struct rte_lpm) and the next hops its
-// entries point at. Before Launch only: run-time changes come with RCU.
+// entries point at. Before Launch only; afterwards next hops are appended
+// (AppendNextHop) and routes change through the LPM, reclaimed with RCU.
 func (d *Dataplane) SetFIB(lpm unsafe.Pointer, hops []NextHop) error {
 	if d.launched {
 		return errors.New("fastpath: SetFIB after Launch")
@@ -128,19 +130,41 @@ func (d *Dataplane) SetFIB(lpm unsafe.Pointer, hops []NextHop) error {
 		return fmt.Errorf("fastpath: %d next hops, table holds %d", len(hops), d.dp.fib.nh_cap)
 	}
 	d.dp.fib.lpm = (*C.struct_rte_lpm)(lpm)
-	table := unsafe.Slice(d.dp.fib.nh, d.dp.fib.nh_cap)
-	for i, h := range hops {
-		e := &table[i]
-		*e = C.struct_steer_nexthop{}
-		e.kind = C.uint8_t(h.Kind)
-		e.port = C.uint16_t(h.Port)
-		if h.Kind == Forward {
-			copy(unsafe.Slice((*byte)(unsafe.Pointer(&e.dst.addr_bytes[0])), 6), h.DstMAC)
-			copy(unsafe.Slice((*byte)(unsafe.Pointer(&e.src.addr_bytes[0])), 6), h.SrcMAC)
+	d.nhCount = 0
+	for _, h := range hops {
+		if _, err := d.AppendNextHop(h); err != nil {
+			return err
 		}
 	}
 	return nil
 }
+
+// AppendNextHop writes h at the next free index of the next-hop table and
+// returns the index, ready for LPM entries to point at. Entries are never
+// rewritten, so lcores read them without locks.
+func (d *Dataplane) AppendNextHop(h NextHop) (uint32, error) {
+	if d.nhCount >= int(d.dp.fib.nh_cap) {
+		return 0, fmt.Errorf("fastpath: next-hop table full (%d entries)", d.dp.fib.nh_cap)
+	}
+	var dst, src *C.uint8_t
+	if h.Kind == Forward {
+		if len(h.DstMAC) != 6 || len(h.SrcMAC) != 6 {
+			return 0, fmt.Errorf("fastpath: forward next hop needs both MACs (got %v, %v)", h.DstMAC, h.SrcMAC)
+		}
+		cd, cs := C.CBytes(h.DstMAC), C.CBytes(h.SrcMAC)
+		defer C.free(cd)
+		defer C.free(cs)
+		dst, src = (*C.uint8_t)(cd), (*C.uint8_t)(cs)
+	}
+	idx := uint32(d.nhCount)
+	C.steer_nh_set(d.dp, C.uint32_t(idx), C.uint8_t(h.Kind), C.uint16_t(h.Port), dst, src)
+	d.nhCount++
+	return idx, nil
+}
+
+// RCU is the dataplane's QSBR variable (a *struct rte_rcu_qsbr): every
+// lcore reports quiescent states on it once per loop iteration.
+func (d *Dataplane) RCU() unsafe.Pointer { return unsafe.Pointer(d.dp.qsv) }
 
 // SetDistributor enables software steering over nWorkers workers with a
 // RETA of retaSize buckets (a power of two), filled round robin, and

@@ -14,11 +14,13 @@
 #include <rte_ip.h>
 #include <rte_mbuf.h>
 #include <rte_spinlock.h>
+#include <rte_rcu_qsbr.h>
 
 #define STEER_MAX_PORTS 32
 #define STEER_MAX_QUEUES 64      /* per port, RX and TX */
 #define STEER_MAX_RX_PER_LCORE 32
 #define STEER_MAX_WORKERS 16
+#define STEER_MAX_LCORES 128       /* RCU reader threads */
 #define STEER_MAX_RETA 4096
 #define STEER_BURST 32
 #define STEER_NO_TXBUF 0xffff
@@ -95,6 +97,10 @@ struct steer_port {
 	uint8_t enabled;
 };
 
+/* The next-hop table is append-only while lcores run: an entry is written
+ * and fenced before any LPM entry points at it, and never rewritten, so
+ * readers need no lock. LPM deletes reclaim their tbl8 groups through RCU
+ * QSBR once every lcore has reported a quiescent state. */
 struct steer_fib {
 	struct rte_lpm *lpm;
 	struct steer_nexthop *nh;  /* indexed by the LPM's next-hop id */
@@ -116,6 +122,8 @@ struct steer_dp {
 	int rxq_field;             /* mbuf dynfield offset of the recorded RX queue */
 	uint64_t drain_tsc;        /* flush partial TX buffers after this many cycles */
 	struct steer_fib fib;
+	struct rte_rcu_qsbr *qsv;  /* lcores report quiescent states here */
+	uint16_t n_lcores;         /* RCU thread ids handed out */
 	struct steer_port port[STEER_MAX_PORTS];
 	rte_spinlock_t txq_lock[STEER_MAX_PORTS][STEER_MAX_QUEUES];
 };
@@ -173,6 +181,7 @@ struct steer_in {
 struct steer_lcore {
 	struct steer_dp *dp;
 	unsigned lcore_id;
+	uint16_t rcu_id;           /* RCU QSBR thread id */
 	uint16_t n_rx;
 	uint16_t n_txbuf;
 	struct steer_rxq rx[STEER_MAX_RX_PER_LCORE];
@@ -204,6 +213,8 @@ struct steer_lcore *steer_lcore_create(struct steer_dp *dp, unsigned lcore_id, i
 int steer_lcore_link(struct steer_lcore *from, uint16_t w, struct rte_ring *ring, struct steer_lcore *to);
 int steer_dp_share_txqs(struct steer_dp *dp, struct steer_lcore **lc, int n);
 void steer_lcore_free(struct steer_lcore *lc);
+void steer_nh_set(struct steer_dp *dp, uint32_t idx, uint8_t kind, uint16_t port,
+		  const uint8_t *dst, const uint8_t *src);
 
 /* The lcore loop, for rte_eal_remote_launch. */
 int steer_lcore_main(void *arg);

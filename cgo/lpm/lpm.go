@@ -3,9 +3,19 @@ package lpm
 
 /*
 #cgo pkg-config: libdpdk
+// rte_lpm_rcu_qsbr_add is experimental API in DPDK 22.11.
+#cgo CFLAGS: -DALLOW_EXPERIMENTAL_API
 #include <stdlib.h>
 #include <string.h>
 #include <rte_lpm.h>
+
+static int steer_lpm_attach_rcu(struct rte_lpm *lpm, struct rte_rcu_qsbr *v) {
+	struct rte_lpm_rcu_config c;
+	memset(&c, 0, sizeof(c));
+	c.v = v;
+	c.mode = RTE_LPM_QSBR_MODE_DQ; // deleted tbl8 groups wait in a defer queue
+	return rte_lpm_rcu_qsbr_add(lpm, &c);
+}
 
 static struct rte_lpm *steer_lpm_create(const char *name, int socket, uint32_t rules, uint32_t tbl8s) {
 	struct rte_lpm_config c;
@@ -44,6 +54,14 @@ func New(name string, socket, rules, tbl8s int) (*LPM, error) {
 		return nil, rteerr.FromErrno("rte_lpm_create", fmt.Sprintf("%s, %d rules, %d tbl8s", name, rules, tbl8s))
 	}
 	return &LPM{l: l, name: name}, nil
+}
+
+// AttachRCU makes deletes safe while lcores look up: tbl8 groups freed by
+// a delete are reused only after every reader registered on qsv (a
+// *struct rte_rcu_qsbr) has reported a quiescent state.
+func (t *LPM) AttachRCU(qsv unsafe.Pointer) error {
+	rc := C.steer_lpm_attach_rcu(t.l, (*C.struct_rte_rcu_qsbr)(qsv))
+	return rteerr.FromRC(int(rc), "rte_lpm_rcu_qsbr_add", t.name)
 }
 
 // Ptr is the *struct rte_lpm for the C fast path.

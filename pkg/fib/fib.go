@@ -116,7 +116,7 @@ func Build(ifaces []Interface, routes []Route, neighbors []Neighbor) (*Table, er
 		b.add(netip.PrefixFrom(n.Addr, 32), NextHop{Kind: Forward, Port: n.Port, MAC: n.MAC}, OriginNeighbor, netip.Addr{})
 	}
 	for _, r := range routes {
-		port, ok := b.onLink(r.Via)
+		port, ok := OnLink(b.ifaces, r.Via)
 		if !ok {
 			return nil, fmt.Errorf("route %s via %s: gateway is on no connected subnet", r.Prefix, r.Via)
 		}
@@ -156,10 +156,10 @@ func (b *builder) add(p netip.Prefix, hop NextHop, o Origin, via netip.Addr) {
 	b.t.Entries = append(b.t.Entries, e)
 }
 
-// onLink finds the port whose connected subnet holds a (longest match).
-func (b *builder) onLink(a netip.Addr) (int, bool) {
+// OnLink finds the port whose connected subnet holds a (longest match).
+func OnLink(ifaces []Interface, a netip.Addr) (int, bool) {
 	best, port := -1, 0
-	for _, ifc := range b.ifaces {
+	for _, ifc := range ifaces {
 		for _, p := range ifc.Addresses {
 			if p.Masked().Contains(a) && p.Bits() > best {
 				best, port = p.Bits(), ifc.Port

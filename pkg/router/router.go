@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -36,6 +38,15 @@ type Router struct {
 	dp    *fastpath.Dataplane
 	fib   *fib.Table
 	rings []*link
+
+	// Run-time FIB changes: one writer at a time (fibMu).
+	fibMu  sync.Mutex
+	base   map[netip.Prefix]fib.Origin // own, broadcast, neighbour, connected entries
+	routes map[netip.Prefix]netip.Addr // static routes: prefix -> gateway
+	ifaces []fib.Interface
+	neigh  map[netip.Addr]fib.Neighbor
+	macOf  map[int]net.HardwareAddr // port id -> MAC
+	nhIdx  map[string]uint32        // next hop -> index in the fast path's table
 
 	stopOnce sync.Once
 	running  atomic.Bool  // lcores launched and not stopped
@@ -79,6 +90,11 @@ func Start(cfg *config.Config, log *zap.Logger) (*Router, error) {
 		return nil, fmt.Errorf("%w (EAL arguments: %s)", err, strings.Join(args[1:], " "))
 	}
 	r := &Router{cfg: cfg, log: log}
+	if n, err := eal.ConfineOtherThreads(); err != nil {
+		log.Warn("could not keep control threads off the forwarding CPUs", zap.Error(err))
+	} else {
+		log.Debug("control threads confined to the main lcore's CPUs", zap.Int("threads", n))
+	}
 	var err error
 	eal.Do(func() { err = r.setup() })
 	if err != nil {
@@ -309,9 +325,27 @@ func (r *Router) buildDataplane(rxqField, socket int) (*fastpath.Dataplane, erro
 	if r.fib, err = fib.Build(ifaces, routes, neigh); err != nil {
 		return nil, err
 	}
+	// What the router's own addresses and neighbours claim: static routes
+	// added at run time may not shadow these.
+	base, err := fib.Build(ifaces, nil, neigh)
+	if err != nil {
+		return nil, err
+	}
+	r.base = map[netip.Prefix]fib.Origin{}
+	for _, e := range base.Entries {
+		r.base[e.Prefix] = e.Origin
+	}
+	r.ifaces, r.neigh = ifaces, map[netip.Addr]fib.Neighbor{}
+	for _, n := range neigh {
+		r.neigh[n.Addr] = n
+	}
+	r.routes = map[netip.Prefix]netip.Addr{}
+	for _, rt := range routes {
+		r.routes[rt.Prefix.Masked()] = rt.Via
+	}
 
-	rules := len(r.fib.Entries) + 1024
-	if r.lpm, err = lpm.New("steer_fib", socket, rules, 256+r.fib.Needs24Plus()); err != nil {
+	rules := len(r.fib.Entries) + maxRuntimeRoutes
+	if r.lpm, err = lpm.New("steer_fib", socket, rules, 256+r.fib.Needs24Plus()+maxRuntimeRoutes/16); err != nil {
 		return nil, err
 	}
 	for _, e := range r.fib.Entries {
@@ -320,15 +354,17 @@ func (r *Router) buildDataplane(rxqField, socket int) (*fastpath.Dataplane, erro
 		}
 	}
 	hops := make([]fastpath.NextHop, len(r.fib.NextHops))
-	macOf := map[int]net.HardwareAddr{}
+	r.macOf = map[int]net.HardwareAddr{}
 	for _, p := range r.ports {
-		macOf[int(p.id)] = p.mac
+		r.macOf[int(p.id)] = p.mac
 	}
+	r.nhIdx = map[string]uint32{}
 	for i, h := range r.fib.NextHops {
-		hops[i] = fastpath.NextHop{Kind: fastpath.NextHopKind(h.Kind), Port: uint16(h.Port), DstMAC: h.MAC, SrcMAC: macOf[h.Port]}
+		hops[i] = r.fastpathHop(h)
+		r.nhIdx[nhKey(h)] = uint32(i)
 	}
 
-	dp, err := fastpath.New(rxqField, max(len(hops), 1024), socket)
+	dp, err := fastpath.New(rxqField, max(len(hops), maxNextHops), socket)
 	if err != nil {
 		return nil, err
 	}
@@ -339,6 +375,9 @@ func (r *Router) buildDataplane(rxqField, socket int) (*fastpath.Dataplane, erro
 		}
 	}
 	if err := dp.SetFIB(r.lpm.Ptr(), hops); err != nil {
+		return nil, err
+	}
+	if err := r.lpm.AttachRCU(dp.RCU()); err != nil {
 		return nil, err
 	}
 	if err := r.addLcores(dp, byName); err != nil {
@@ -417,6 +456,99 @@ func (r *Router) addLcores(dp *fastpath.Dataplane, byName map[string]*port) erro
 			}
 		}
 	}
+	return nil
+}
+
+// Capacity for routes and next hops added at run time.
+const (
+	maxRuntimeRoutes = 1 << 16
+	maxNextHops      = 1 << 12
+)
+
+func nhKey(h fib.NextHop) string { return fmt.Sprintf("%d/%d/%s", h.Kind, h.Port, h.MAC) }
+
+func (r *Router) fastpathHop(h fib.NextHop) fastpath.NextHop {
+	return fastpath.NextHop{Kind: fastpath.NextHopKind(h.Kind), Port: uint16(h.Port), DstMAC: h.MAC, SrcMAC: r.macOf[h.Port]}
+}
+
+// Route is a static route as the API shows it.
+type Route struct {
+	Prefix netip.Prefix `json:"prefix"`
+	Via    netip.Addr   `json:"via"`
+}
+
+// Routes lists the static routes, sorted by prefix.
+func (r *Router) Routes() []Route {
+	r.fibMu.Lock()
+	defer r.fibMu.Unlock()
+	out := make([]Route, 0, len(r.routes))
+	for p, via := range r.routes {
+		out = append(out, Route{Prefix: p, Via: via})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Prefix.Addr() != out[j].Prefix.Addr() {
+			return out[i].Prefix.Addr().Less(out[j].Prefix.Addr())
+		}
+		return out[i].Prefix.Bits() < out[j].Prefix.Bits()
+	})
+	return out
+}
+
+// AddRoute adds or replaces a static route while lcores forward. The next
+// hop is written before the LPM entry that points at it, and lookups never
+// lock; prefixes that are the router's own (its addresses, subnet
+// broadcasts, connected subnets, static neighbours) are refused.
+func (r *Router) AddRoute(prefix netip.Prefix, via netip.Addr) error {
+	if !prefix.IsValid() || !prefix.Addr().Is4() || prefix.Masked() != prefix {
+		return fmt.Errorf("prefix: %s is not a canonical IPv4 prefix (host bits set?)", prefix)
+	}
+	if !via.Is4() {
+		return fmt.Errorf("via: %s is not an IPv4 address", via)
+	}
+	r.fibMu.Lock()
+	defer r.fibMu.Unlock()
+	if o, ok := r.base[prefix]; ok {
+		return fmt.Errorf("prefix: %s is a %s entry of the router itself; it cannot be a static route", prefix, o)
+	}
+	port, ok := fib.OnLink(r.ifaces, via)
+	if !ok {
+		return fmt.Errorf("via: %s is not on a connected subnet of any port", via)
+	}
+	if o, ok := r.base[netip.PrefixFrom(via, 32)]; ok && (o == fib.OriginLocal || o == fib.OriginBroadcast) {
+		return fmt.Errorf("via: %s is a %s address of the router", via, o)
+	}
+	hop := fib.NextHop{Kind: fib.Unresolved, Port: port}
+	if n, ok := r.neigh[via]; ok && n.Port == port {
+		hop = fib.NextHop{Kind: fib.Forward, Port: port, MAC: n.MAC}
+	}
+	idx, ok := r.nhIdx[nhKey(hop)]
+	if !ok {
+		var err error
+		if idx, err = r.dp.AppendNextHop(r.fastpathHop(hop)); err != nil {
+			return err
+		}
+		r.nhIdx[nhKey(hop)] = idx
+	}
+	if err := r.lpm.Add(prefix, idx); err != nil {
+		return err
+	}
+	r.routes[prefix] = via
+	return nil
+}
+
+// DeleteRoute removes a static route while lcores forward. The LPM's
+// freed groups are reused only after every lcore reported a quiescent state
+// (RCU QSBR), so a lookup in progress never reads a reused entry.
+func (r *Router) DeleteRoute(prefix netip.Prefix) error {
+	r.fibMu.Lock()
+	defer r.fibMu.Unlock()
+	if _, ok := r.routes[prefix]; !ok {
+		return fmt.Errorf("prefix: no static route %s", prefix)
+	}
+	if err := r.lpm.Delete(prefix); err != nil {
+		return err
+	}
+	delete(r.routes, prefix)
 	return nil
 }
 
@@ -524,7 +656,9 @@ func (r *Router) Health() (bool, string) {
 }
 
 func (r *Router) fibReport() FIBReport {
-	return FIBReport{Entries: len(r.fib.Entries), NextHops: len(r.fib.NextHops), Routes: len(r.cfg.Routes), Neighbors: len(r.cfg.Neighbors)}
+	r.fibMu.Lock()
+	defer r.fibMu.Unlock()
+	return FIBReport{Entries: len(r.base) + len(r.routes), NextHops: len(r.nhIdx), Routes: len(r.routes), Neighbors: len(r.neigh)}
 }
 
 func (r *Router) portReport(p *port) PortReport {

@@ -1,0 +1,149 @@
+package router
+
+import (
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/steer-router/steer/pkg/config"
+	"github.com/steer-router/steer/pkg/trafgen"
+)
+
+// Routes change under traffic: an infinite pcap sends half its flows to A
+// (a static route never touched) and half to B (added and deleted again and
+// again), while 10,000 other /24 and /28 routes come and go (the /28s take
+// and give back LPM tbl8 groups, which RCU reclaims). A must never lose a
+// packet, nothing may crash or leak. EAL can start once per process: this
+// is the package's only test that starts a Router.
+func TestRouteChurnUnderTraffic(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (DPDK)")
+	}
+	dir := t.TempDir()
+	lanMAC := net.HardwareAddr{0x02, 0x70, 0x63, 0x61, 0x70, 0x00} // first pcap vdev
+	host := net.HardwareAddr{2, 0, 0, 0, 0, 2}
+	var frames [][]byte
+	for i := 0; i < 64; i++ { // A, B, A, B, ...: each pass of the file is half A
+		dst := netip.MustParseAddr("198.51.100.1")
+		if i%2 == 1 {
+			dst = netip.MustParseAddr("192.0.2.1")
+		}
+		p := trafgen.Packet{SrcMAC: host, DstMAC: lanMAC, Src: netip.MustParseAddr("10.0.0.2"), Dst: dst,
+			SrcPort: uint16(1000 + i), DstPort: 5001, TTL: 64}
+		frames = append(frames, p.MustBuild())
+	}
+	if err := trafgen.WritePcap(filepath.Join(dir, "in.pcap"), frames); err != nil {
+		t.Fatal(err)
+	}
+	if err := trafgen.WritePcap(filepath.Join(dir, "empty.pcap"), nil); err != nil {
+		t.Fatal(err)
+	}
+	yaml := `
+eal: {lcores: "0-1", main_lcore: 0, huge: false, memory_mb: 256, file_prefix: steer-churn-test}
+ports:
+  - {name: lan, device: "net_pcap0,rx_pcap=` + dir + `/in.pcap,infinite_rx=1", addresses: ["10.0.0.1/24"]}
+  - {name: wan, device: "net_pcap1,rx_pcap=` + dir + `/empty.pcap", addresses: ["203.0.113.1/24"]}
+lcores:
+  - {lcore: 1, rx: [{port: lan, queue: 0}, {port: wan, queue: 0}]}
+routes:
+  - {prefix: "198.51.100.0/24", via: "203.0.113.2"}
+neighbors:
+  - {ip: "203.0.113.2", mac: "02:00:00:00:00:03", port: wan}
+log: {level: warn}
+`
+	cfg, err := config.Parse([]byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Start(cfg, zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped := false
+	defer func() {
+		if !stopped {
+			r.Stop()
+		}
+	}()
+
+	gw := netip.MustParseAddr("203.0.113.2")
+	b := netip.MustParsePrefix("192.0.2.0/24")
+	// At least n route pairs and at least 1 s, checked in 100 ms windows.
+	const n = 10000
+	const window = 100 * time.Millisecond
+	start := time.Now()
+	next := start.Add(window)
+	lastTx := uint64(0)
+	stalls, windows, i := 0, 0, 0
+	for ; i < n || time.Since(start) < 10*window || i%2 == 1; i++ { // ends after a delete of B
+		p := netip.PrefixFrom(netip.AddrFrom4([4]byte{100, 64 + byte(i>>8&63), byte(i), 0}), 24)
+		if i%2 == 1 { // longer than /24: takes an LPM tbl8 group, reclaimed through RCU
+			p = netip.PrefixFrom(netip.AddrFrom4([4]byte{100, 64 + byte(i>>8&63), byte(i), 16}), 28)
+		}
+		if err := r.AddRoute(p, gw); err != nil {
+			t.Fatalf("add %s: %v", p, err)
+		}
+		if i%2 == 0 {
+			if err := r.AddRoute(b, gw); err != nil {
+				t.Fatalf("add B: %v", err)
+			}
+		} else if err := r.DeleteRoute(b); err != nil {
+			t.Fatalf("delete B: %v", err)
+		}
+		if err := r.DeleteRoute(p); err != nil {
+			t.Fatalf("delete %s: %v", p, err)
+		}
+		if now := time.Now(); now.After(next) { // forwarding goes on during the churn
+			tx := r.Counters()[0].TxPackets
+			if tx == lastTx {
+				stalls++
+			}
+			lastTx, next = tx, now.Add(window)
+			windows++
+		}
+	}
+	elapsed := time.Since(start)
+	t.Logf("%d route changes (add+delete of %d routes, %d flaps of B) in %v: %.0f changes/s under traffic",
+		4*i, i, i, elapsed, float64(4*i)/elapsed.Seconds())
+	// A lock or a blocked reader would stop forwarding for the whole churn;
+	// a scheduler gap (other busy pollers on this CPU, as under go test's
+	// parallel packages) costs a window now and then.
+	if windows == 0 || stalls*2 > windows {
+		t.Errorf("forwarding made no progress in %d of %d windows of %v", stalls, windows, window)
+	}
+	if got := len(r.Routes()); got != 1 {
+		t.Errorf("%d static routes left, want 1 (A)", got)
+	}
+	if err := r.AddRoute(netip.MustParsePrefix("10.0.0.1/32"), gw); err == nil {
+		t.Error("a route over the router's own address was accepted")
+	}
+	if err := r.AddRoute(netip.MustParsePrefix("100.64.0.0/24"), netip.MustParseAddr("192.168.1.1")); err == nil {
+		t.Error("a gateway on no connected subnet was accepted")
+	}
+
+	rep, err := r.Stop()
+	stopped = true
+	if err != nil {
+		t.Fatal(err)
+	}
+	tot := rep.Totals
+	noRoute := tot.SlowPath["no_route"]
+	if tot.RxPackets < 100000 || tot.TxPackets == 0 {
+		t.Fatalf("rx %d tx %d: too little traffic to mean anything", tot.RxPackets, tot.TxPackets)
+	}
+	// Only B's half can have found no route; A's packets were all forwarded.
+	if noRoute > tot.RxPackets/2+64 {
+		t.Errorf("no_route %d of %d received: more than B's half, so A lost packets", noRoute, tot.RxPackets)
+	}
+	if u := tot.Unaccounted(); u != 0 {
+		t.Errorf("%d packets unaccounted", u)
+	}
+	if rep.Mempool.InUseAfterClose != 0 {
+		t.Errorf("mbuf leak: %d in use after close", rep.Mempool.InUseAfterClose)
+	}
+}
