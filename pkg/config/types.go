@@ -5,7 +5,10 @@
 // the exact path the operator typed, e.g. "ports[1].rx_queues".
 package config
 
-import "net/netip"
+import (
+	"net/netip"
+	"os"
+)
 
 // Config is the whole configuration of one steer process.
 type Config struct {
@@ -110,9 +113,25 @@ type Neighbor struct {
 	HW   [6]byte    `mapstructure:"-"` // derived
 }
 
-// Metrics configures the HTTP endpoint.
+// Metrics configures the HTTP endpoint (/metrics, /healthz, /api/v1/...).
 type Metrics struct {
 	Listen string `mapstructure:"listen"`
+	// Token is the bearer token the API's changes (PUT) require; "" falls
+	// back to the STEER_API_TOKEN environment variable (see APIToken).
+	// Required when Listen is not on loopback.
+	Token string `mapstructure:"token"`
+}
+
+// APITokenEnv is read for the API token when metrics.token is empty.
+const APITokenEnv = "STEER_API_TOKEN"
+
+// APIToken is the bearer token changes through the API need: metrics.token
+// (or STEER_METRICS_TOKEN), else $STEER_API_TOKEN; "" means none.
+func (m Metrics) APIToken() string {
+	if m.Token != "" {
+		return m.Token
+	}
+	return os.Getenv(APITokenEnv)
 }
 
 // Log configures zap.

@@ -560,7 +560,7 @@ func (v *validator) metrics(c *Config) {
 	if l == "" {
 		return // disabled
 	}
-	_, port, err := net.SplitHostPort(l)
+	host, port, err := net.SplitHostPort(l)
 	if err != nil {
 		v.add("metrics.listen", l, `not host:port, e.g. "127.0.0.1:9464" (empty disables metrics)`)
 		return
@@ -569,6 +569,26 @@ func (v *validator) metrics(c *Config) {
 	if err != nil || n < 1 || n > 65535 || strings.TrimLeft(port, "0123456789") != "" {
 		v.add("metrics.listen", l, "port %q must be a number 1..65535", port)
 	}
+	// The token's value is a secret: problems never show it.
+	token := c.Metrics.APIToken()
+	if strings.IndexFunc(token, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0 {
+		v.add("metrics.token", "", "contains spaces or control characters; it is sent as \"Authorization: Bearer <token>\"")
+	}
+	if token == "" && !loopbackHost(host) {
+		v.add("metrics.token", "", "required when metrics.listen is not on loopback (%q): the API can change the router; "+
+			"set metrics.token, STEER_METRICS_TOKEN or %s, or listen on 127.0.0.1", l, APITokenEnv)
+	}
+}
+
+// loopbackHost reports whether a listen host only accepts local
+// connections: "localhost", 127.0.0.0/8 or ::1. "" and 0.0.0.0 listen on
+// every interface.
+func loopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.Unmap().IsLoopback()
 }
 
 func (v *validator) log(c *Config) {

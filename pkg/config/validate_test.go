@@ -267,7 +267,7 @@ func TestValidVariants(t *testing.T) {
 		{"route inside connected", []kv{s("routes[0].prefix", "10.0.0.128/25")}},
 		{"host route", []kv{s("routes[0].prefix", "10.1.2.3/32")}},
 		{"metrics disabled", []kv{s("metrics.listen", "")}},
-		{"metrics all interfaces", []kv{s("metrics.listen", ":9464")}},
+		{"metrics all interfaces with a token", []kv{s("metrics.listen", ":9464"), s("metrics.token", "s3cret")}},
 		{"metrics IPv6 loopback", []kv{s("metrics.listen", "[::1]:65535")}},
 		{"steering distributor, worker only lcores", []kv{s("ports[1].steering", "distributor")}},
 		{"lcore polls 32 queues", []kv{s("ports[0].rx_queues", 33), s("lcores[1].rx", rxList("lan", 1, 33))}},
