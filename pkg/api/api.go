@@ -1,0 +1,287 @@
+// Package api is steer's HTTP endpoint: Prometheus metrics, a health check,
+// the live counters as JSON and the distributor's RETA (read and replace).
+//
+// Reads are open. Changes (PUT) need "Authorization: Bearer <token>" when a
+// token is configured; config validation makes a token mandatory whenever
+// metrics.listen is not on loopback.
+package api
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"reflect"
+	"strings"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/steer-router/steer/pkg/metrics"
+	"github.com/steer-router/steer/pkg/router"
+)
+
+// Router is what the API reads and changes: *router.Router satisfies it.
+type Router interface {
+	metrics.Source
+	RETA() []int
+	SetRETA([]int) error
+}
+
+// Options configure the handler.
+type Options struct {
+	Token string            // bearer token for changes; "" = none needed
+	Build metrics.BuildInfo // steer_build_info labels
+	// Logf, when set, is told about authorised changes and rejected
+	// credentials (never the token).
+	Logf func(format string, args ...any)
+}
+
+// MaxBody bounds request bodies (a RETA of 4096 buckets is ~20 KiB).
+const MaxBody = 1 << 20
+
+type server struct {
+	r     Router
+	token [sha256.Size]byte
+	auth  bool
+	logf  func(string, ...any)
+	setMu sync.Mutex // one RETA change at a time
+}
+
+// New returns the API's handler:
+//
+//	GET /metrics        Prometheus text format (steer, Go and process collectors)
+//	GET /healthz        200 "ok: forwarding", or 503 with the reason
+//	GET /api/v1/stats   the live report as JSON
+//	GET /api/v1/reta    {"reta": [...], "workers": n}; 404 without a distributor
+//	PUT /api/v1/reta    {"reta": [...]}: replace the RETA (token when configured)
+func New(r Router, o Options) http.Handler {
+	s := &server{r: r, logf: o.Logf, auth: o.Token != ""}
+	if s.logf == nil {
+		s.logf = func(string, ...any) {}
+	}
+	// Hashing first makes the comparison constant-time in the length too.
+	s.token = sha256.Sum256([]byte(o.Token))
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(metrics.New(r, o.Build),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /api/v1/stats", s.stats)
+	mux.HandleFunc("GET /api/v1/reta", s.getRETA)
+	mux.HandleFunc("PUT /api/v1/reta", s.requireToken(s.putRETA))
+	return mux
+}
+
+// apiError is every JSON error body: Field names the offending input
+// ("reta[3]") when there is one.
+type apiError struct {
+	Error string `json:"error"`
+	Field string `json:"field,omitempty"`
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	w.Write(append(b, '\n')) //nolint:errcheck // the client went away
+}
+
+func writeError(w http.ResponseWriter, code int, field, format string, args ...any) {
+	writeJSON(w, code, apiError{Error: fmt.Sprintf(format, args...), Field: field})
+}
+
+func (s *server) healthz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	ok, reason := s.r.Health()
+	if !ok {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintf(w, "unavailable: %s\n", reason)
+		return
+	}
+	fmt.Fprintf(w, "ok: %s\n", reason)
+}
+
+// snapshot writes 503 and returns nil while the router is stopping.
+func (s *server) snapshot(w http.ResponseWriter) *router.Report {
+	rep := s.r.Snapshot()
+	if rep == nil {
+		_, reason := s.r.Health()
+		writeError(w, http.StatusServiceUnavailable, "", "router not running: %s", reason)
+	}
+	return rep
+}
+
+func (s *server) stats(w http.ResponseWriter, _ *http.Request) {
+	if rep := s.snapshot(w); rep != nil {
+		writeJSON(w, http.StatusOK, rep)
+	}
+}
+
+// retaBody is the RETA resource.
+type retaBody struct {
+	RETA    []int `json:"reta"`
+	Workers int   `json:"workers"`
+}
+
+// reta reads the RETA and the number of workers from one snapshot (guarded
+// against teardown); it writes the error and returns ok false when there
+// is none.
+func (s *server) reta(w http.ResponseWriter) (retaBody, bool) {
+	rep := s.snapshot(w)
+	if rep == nil {
+		return retaBody{}, false
+	}
+	if len(rep.RETA) == 0 {
+		writeError(w, http.StatusNotFound, "", "no distributor: no port uses steering distributor, so there is no RETA")
+		return retaBody{}, false
+	}
+	n := 0
+	for _, l := range rep.Lcores {
+		if l.Worker >= 0 {
+			n++
+		}
+	}
+	return retaBody{RETA: rep.RETA, Workers: n}, true
+}
+
+func (s *server) getRETA(w http.ResponseWriter, _ *http.Request) {
+	if cur, ok := s.reta(w); ok {
+		writeJSON(w, http.StatusOK, cur)
+	}
+}
+
+func (s *server) putRETA(w http.ResponseWriter, req *http.Request) {
+	var in struct {
+		RETA []json.RawMessage `json:"reta"`
+	}
+	if !decodeBody(w, req, &in) {
+		return
+	}
+	if in.RETA == nil {
+		writeError(w, http.StatusBadRequest, "reta", `required: {"reta": [worker, ...]}, one entry per bucket`)
+		return
+	}
+	s.setMu.Lock()
+	defer s.setMu.Unlock()
+	cur, ok := s.reta(w)
+	if !ok {
+		return
+	}
+	if len(in.RETA) != len(cur.RETA) {
+		writeError(w, http.StatusBadRequest, "reta", "%d entries, want %d (one per bucket: distributor.reta_size)", len(in.RETA), len(cur.RETA))
+		return
+	}
+	reta := make([]int, len(in.RETA))
+	for i, raw := range in.RETA {
+		field := fmt.Sprintf("reta[%d]", i)
+		if bytes.Equal(bytes.TrimSpace(raw), []byte("null")) || json.Unmarshal(raw, &reta[i]) != nil {
+			writeError(w, http.StatusBadRequest, field, "%s is not a worker number (an integer 0..%d)", raw, cur.Workers-1)
+			return
+		}
+		if reta[i] < 0 || reta[i] >= cur.Workers {
+			writeError(w, http.StatusBadRequest, field, "worker %d out of range: %d workers (0..%d)", reta[i], cur.Workers, cur.Workers-1)
+			return
+		}
+	}
+	if err := s.r.SetRETA(reta); err != nil {
+		writeError(w, http.StatusBadRequest, "reta", "%v", err)
+		return
+	}
+	s.logf("RETA replaced by %s", req.RemoteAddr)
+	writeJSON(w, http.StatusOK, retaBody{RETA: reta, Workers: cur.Workers})
+}
+
+// decodeBody reads one JSON object of at most MaxBody bytes with no
+// unknown fields into v; otherwise it writes 400 (413 when too large).
+func decodeBody(w http.ResponseWriter, req *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, req.Body, MaxBody))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil {
+		var extra json.RawMessage
+		if err2 := dec.Decode(&extra); err2 != io.EOF {
+			err = errors.New("trailing data after the JSON object")
+			var tooBig *http.MaxBytesError
+			if errors.As(err2, &tooBig) {
+				err = err2
+			}
+		}
+	}
+	if err == nil {
+		return true
+	}
+	var tooBig *http.MaxBytesError
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &tooBig):
+		writeError(w, http.StatusRequestEntityTooLarge, "", "body larger than %d bytes", tooBig.Limit)
+	case errors.Is(err, io.EOF):
+		writeError(w, http.StatusBadRequest, "", "empty body: want a JSON object")
+	case errors.As(err, &syntax):
+		writeError(w, http.StatusBadRequest, "", "invalid JSON at byte %d: %v", syntax.Offset, err)
+	case errors.As(err, &typ):
+		field := typ.Field
+		msg := fmt.Sprintf("wrong type: got JSON %s", typ.Value)
+		if typ.Type.Kind() == reflect.Slice {
+			msg = fmt.Sprintf("expected a list, got JSON %s", typ.Value)
+		}
+		if field == "" {
+			msg = fmt.Sprintf("expected a JSON object, got %s", typ.Value)
+		}
+		writeError(w, http.StatusBadRequest, field, "%s", msg)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		writeError(w, http.StatusBadRequest, name, "unknown field %q", name)
+	default:
+		writeError(w, http.StatusBadRequest, "", "invalid JSON: %v", err)
+	}
+	return false
+}
+
+// requireToken lets a change through only with the configured bearer token.
+func (s *server) requireToken(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, req *http.Request) {
+		if s.auth {
+			got, ok := bearer(req.Header.Get("Authorization"))
+			sum := sha256.Sum256([]byte(got))
+			if !ok || subtle.ConstantTimeCompare(sum[:], s.token[:]) != 1 {
+				if ok {
+					s.logf("rejected a %s %s from %s: wrong token", req.Method, req.URL.Path, req.RemoteAddr)
+				}
+				w.Header().Set("WWW-Authenticate", `Bearer realm="steer"`)
+				writeError(w, http.StatusUnauthorized, "", "changes need \"Authorization: Bearer <token>\" with the configured metrics.token")
+				return
+			}
+		}
+		next(w, req)
+	}
+}
+
+// bearer extracts the token of an "Authorization: Bearer <token>" header
+// (the scheme is case-insensitive, RFC 9110 11.1).
+func bearer(h string) (string, bool) {
+	scheme, tok, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	tok = strings.TrimSpace(tok)
+	return tok, tok != ""
+}

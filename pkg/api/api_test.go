@@ -1,0 +1,365 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/steer-router/steer/pkg/metrics"
+	"github.com/steer-router/steer/pkg/router"
+)
+
+// fakeRouter is a distributor with reta buckets over workers workers (no
+// RETA when reta is nil); stopped makes Snapshot return nil.
+type fakeRouter struct {
+	mu      sync.Mutex
+	reta    []int
+	workers int
+	healthy bool
+	reason  string
+	stopped bool
+	setErr  error
+	sets    int
+}
+
+func (f *fakeRouter) Snapshot() *router.Report {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.stopped {
+		return nil
+	}
+	rep := &router.Report{
+		Ports: []router.PortReport{{Name: "lan", Driver: "net_pcap", MAC: "02:00:00:00:00:01", Steering: "distributor", RxPackets: 42}},
+		Lcores: []router.LcoreReport{{Lcore: 1, Worker: -1, RxPackets: 42,
+			Dropped: map[string]uint64{"runt": 0}, SlowPath: map[string]uint64{"arp": 0}}},
+		RETA: append([]int(nil), f.reta...),
+	}
+	for w := 0; w < f.workers; w++ {
+		rep.Lcores = append(rep.Lcores, router.LcoreReport{Lcore: 2 + w, Worker: w,
+			Dropped: map[string]uint64{"runt": 0}, SlowPath: map[string]uint64{"arp": 0}})
+	}
+	rep.Totals.RxPackets = 42
+	return rep
+}
+
+func (f *fakeRouter) Health() (bool, string) { return f.healthy, f.reason }
+
+func (f *fakeRouter) RETA() []int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]int(nil), f.reta...)
+}
+
+func (f *fakeRouter) SetRETA(r []int) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sets++
+	if f.setErr != nil {
+		return f.setErr
+	}
+	f.reta = append([]int(nil), r...)
+	return nil
+}
+
+func distributor() *fakeRouter {
+	return &fakeRouter{reta: []int{0, 1, 0, 1, 0, 1, 0, 1}, workers: 2, healthy: true, reason: "forwarding"}
+}
+
+type resp struct {
+	code int
+	hdr  http.Header
+	body string
+}
+
+func do(t *testing.T, h http.Handler, method, path, body string, hdr ...string) resp {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req := httptest.NewRequest(method, path, rd)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return resp{rec.Code, rec.Header(), rec.Body.String()}
+}
+
+func jsonErr(t *testing.T, r resp) apiError {
+	t.Helper()
+	if ct := r.hdr.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("Content-Type %q, want application/json", ct)
+	}
+	var e apiError
+	if err := json.Unmarshal([]byte(r.body), &e); err != nil || e.Error == "" {
+		t.Fatalf("not a JSON error: %v: %s", err, r.body)
+	}
+	return e
+}
+
+func TestHealthz(t *testing.T) {
+	f := distributor()
+	h := New(f, Options{})
+	r := do(t, h, "GET", "/healthz", "")
+	if r.code != 200 || r.body != "ok: forwarding\n" {
+		t.Errorf("healthy: %d %q", r.code, r.body)
+	}
+	f.healthy, f.reason = false, "port wan is not started"
+	r = do(t, h, "GET", "/healthz", "")
+	if r.code != 503 || !strings.Contains(r.body, "port wan is not started") {
+		t.Errorf("unhealthy: %d %q", r.code, r.body)
+	}
+	if r := do(t, h, "HEAD", "/healthz", ""); r.code != 503 {
+		t.Errorf("HEAD /healthz: %d", r.code)
+	}
+}
+
+func TestMetricsEndpoint(t *testing.T) {
+	h := New(distributor(), Options{Build: metrics.BuildInfo{Version: "v9", DPDK: "DPDK 22.11.4"}})
+	r := do(t, h, "GET", "/metrics", "")
+	if r.code != 200 {
+		t.Fatalf("GET /metrics: %d %s", r.code, r.body)
+	}
+	for _, want := range []string{
+		`steer_port_rx_packets_total{port="lan"} 42`,
+		`steer_up 1`,
+		`steer_scrape_success 1`,
+		`steer_reta_buckets{worker="0"} 4`,
+		`steer_build_info{dpdk="DPDK 22.11.4",goversion="go`,
+		`# TYPE go_goroutines gauge`,
+		`process_start_time_seconds`,
+	} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	if strings.Contains(r.body, "promhttp_") {
+		t.Error("/metrics has promhttp's own metrics: the registry should hold only steer, Go and process collectors")
+	}
+}
+
+func TestStats(t *testing.T) {
+	f := distributor()
+	h := New(f, Options{})
+	r := do(t, h, "GET", "/api/v1/stats", "")
+	if r.code != 200 {
+		t.Fatalf("%d %s", r.code, r.body)
+	}
+	var rep router.Report
+	if err := json.Unmarshal([]byte(r.body), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Totals.RxPackets != 42 || len(rep.Ports) != 1 || rep.Ports[0].Name != "lan" || len(rep.RETA) != 8 {
+		t.Errorf("stats: %+v", rep)
+	}
+	f.stopped, f.healthy, f.reason = true, false, "lcores are not running (starting or stopping)"
+	r = do(t, h, "GET", "/api/v1/stats", "")
+	if r.code != 503 || !strings.Contains(jsonErr(t, r).Error, "not running") {
+		t.Errorf("stopping: %d %s", r.code, r.body)
+	}
+}
+
+func TestGetRETA(t *testing.T) {
+	f := distributor()
+	h := New(f, Options{})
+	r := do(t, h, "GET", "/api/v1/reta", "")
+	if r.code != 200 {
+		t.Fatalf("%d %s", r.code, r.body)
+	}
+	var got retaBody
+	if err := json.Unmarshal([]byte(r.body), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Workers != 2 || fmt.Sprint(got.RETA) != "[0 1 0 1 0 1 0 1]" {
+		t.Errorf("got %+v", got)
+	}
+
+	f.reta = nil
+	r = do(t, h, "GET", "/api/v1/reta", "")
+	if r.code != 404 || !strings.Contains(jsonErr(t, r).Error, "no distributor") {
+		t.Errorf("without a distributor: %d %s", r.code, r.body)
+	}
+	f.stopped = true
+	if r := do(t, h, "GET", "/api/v1/reta", ""); r.code != 503 {
+		t.Errorf("stopping: %d %s", r.code, r.body)
+	}
+}
+
+func TestPutRETA(t *testing.T) {
+	f := distributor()
+	h := New(f, Options{})
+	r := do(t, h, "PUT", "/api/v1/reta", `{"reta":[1,1,1,1,0,0,0,0]}`)
+	if r.code != 200 {
+		t.Fatalf("%d %s", r.code, r.body)
+	}
+	if fmt.Sprint(f.RETA()) != "[1 1 1 1 0 0 0 0]" {
+		t.Errorf("router RETA %v", f.RETA())
+	}
+	r = do(t, h, "GET", "/api/v1/reta", "")
+	if !strings.Contains(r.body, `"reta":[1,1,1,1,0,0,0,0]`) || !strings.Contains(r.body, `"workers":2`) {
+		t.Errorf("GET after PUT: %s", r.body)
+	}
+}
+
+func TestPutRETABadInput(t *testing.T) {
+	big := `{"reta":[` + strings.Repeat("0,", MaxBody/2) + `0]}`
+	cases := []struct {
+		name, body string
+		code       int
+		field, msg string
+	}{
+		{"not JSON", `{"reta":[0,1`, 400, "", "invalid JSON"},
+		{"garbage", `reta=0,1`, 400, "", "invalid JSON"},
+		{"empty body", ``, 400, "", "empty body"},
+		{"array body", `[0,1,0,1,0,1,0,1]`, 400, "", "expected a JSON object"},
+		{"unknown field", `{"reta":[0,1,0,1,0,1,0,1],"workers":2}`, 400, "workers", `unknown field "workers"`},
+		{"missing reta", `{}`, 400, "reta", "required"},
+		{"null reta", `{"reta":null}`, 400, "reta", "required"},
+		{"reta not a list", `{"reta":"0,1"}`, 400, "reta", "expected a list"},
+		{"too short", `{"reta":[0,1,0,1]}`, 400, "reta", "4 entries, want 8"},
+		{"too long", `{"reta":[0,1,0,1,0,1,0,1,0]}`, 400, "reta", "9 entries, want 8"},
+		{"empty list", `{"reta":[]}`, 400, "reta", "0 entries, want 8"},
+		{"worker out of range", `{"reta":[0,1,0,2,0,1,0,1]}`, 400, "reta[3]", "worker 2 out of range"},
+		{"negative worker", `{"reta":[0,1,0,1,0,1,0,-1]}`, 400, "reta[7]", "out of range"},
+		{"fraction", `{"reta":[0,1.5,0,1,0,1,0,1]}`, 400, "reta[1]", "not a worker number"},
+		{"string entry", `{"reta":[0,1,"0",1,0,1,0,1]}`, 400, "reta[2]", "not a worker number"},
+		{"null entry", `{"reta":[0,1,0,1,null,1,0,1]}`, 400, "reta[4]", "not a worker number"},
+		{"trailing data", `{"reta":[0,1,0,1,0,1,0,1]} {}`, 400, "", "trailing data"},
+		{"oversize body", big, 413, "", "larger than"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := distributor()
+			r := do(t, New(f, Options{}), "PUT", "/api/v1/reta", tc.body)
+			if r.code != tc.code {
+				t.Fatalf("code %d, want %d: %s", r.code, tc.code, r.body)
+			}
+			e := jsonErr(t, r)
+			if e.Field != tc.field || !strings.Contains(e.Error, tc.msg) {
+				t.Errorf("error %+v, want field %q and a message containing %q", e, tc.field, tc.msg)
+			}
+			if f.sets != 0 {
+				t.Error("SetRETA called with bad input")
+			}
+		})
+	}
+}
+
+func TestPutRETARouterErrors(t *testing.T) {
+	f := distributor()
+	f.setErr = errors.New("fastpath: RETA bucket 0 -> worker 9, have 2 workers")
+	r := do(t, New(f, Options{}), "PUT", "/api/v1/reta", `{"reta":[0,1,0,1,0,1,0,1]}`)
+	if r.code != 400 || jsonErr(t, r).Field != "reta" {
+		t.Errorf("SetRETA error: %d %s", r.code, r.body)
+	}
+	f = distributor()
+	f.reta = nil
+	r = do(t, New(f, Options{}), "PUT", "/api/v1/reta", `{"reta":[0]}`)
+	if r.code != 404 || f.sets != 0 {
+		t.Errorf("no distributor: %d %s (sets %d)", r.code, r.body, f.sets)
+	}
+}
+
+func TestToken(t *testing.T) {
+	f := distributor()
+	h := New(f, Options{Token: "s3cret"})
+	body := `{"reta":[1,0,1,0,1,0,1,0]}`
+	for _, tc := range []struct {
+		name string
+		hdr  []string
+	}{
+		{"no header", nil},
+		{"wrong token", []string{"Authorization", "Bearer nope"}},
+		{"token prefix", []string{"Authorization", "Bearer s3cre"}},
+		{"token longer", []string{"Authorization", "Bearer s3cret2"}},
+		{"basic scheme", []string{"Authorization", "Basic czNjcmV0"}},
+		{"no scheme", []string{"Authorization", "s3cret"}},
+		{"empty bearer", []string{"Authorization", "Bearer "}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := do(t, h, "PUT", "/api/v1/reta", body, tc.hdr...)
+			if r.code != 401 {
+				t.Fatalf("code %d, want 401: %s", r.code, r.body)
+			}
+			if !strings.HasPrefix(r.hdr.Get("WWW-Authenticate"), "Bearer") {
+				t.Errorf("WWW-Authenticate %q", r.hdr.Get("WWW-Authenticate"))
+			}
+			jsonErr(t, r)
+			if f.sets != 0 {
+				t.Error("SetRETA called without the token")
+			}
+		})
+	}
+	// Bad input without a token is still 401: nothing is parsed first.
+	if r := do(t, h, "PUT", "/api/v1/reta", `{"x":1}`); r.code != 401 {
+		t.Errorf("bad body without token: %d", r.code)
+	}
+	r := do(t, h, "PUT", "/api/v1/reta", body, "Authorization", "Bearer s3cret")
+	if r.code != 200 || fmt.Sprint(f.RETA()) != "[1 0 1 0 1 0 1 0]" {
+		t.Errorf("right token: %d %s", r.code, r.body)
+	}
+	if r := do(t, h, "PUT", "/api/v1/reta", body, "Authorization", "bearer s3cret"); r.code != 200 {
+		t.Errorf("lower-case scheme: %d %s", r.code, r.body)
+	}
+	// Reads need no token.
+	for _, p := range []string{"/metrics", "/healthz", "/api/v1/stats", "/api/v1/reta"} {
+		if r := do(t, h, "GET", p, ""); r.code != 200 {
+			t.Errorf("GET %s without token: %d", p, r.code)
+		}
+	}
+}
+
+func TestMethodsAndPaths(t *testing.T) {
+	h := New(distributor(), Options{})
+	for _, tc := range []struct {
+		method, path string
+		code         int
+	}{
+		{"POST", "/api/v1/reta", 405},
+		{"DELETE", "/api/v1/reta", 405},
+		{"PUT", "/api/v1/stats", 405},
+		{"POST", "/metrics", 405},
+		{"GET", "/api/v1/nope", 404},
+		{"GET", "/", 404},
+	} {
+		r := do(t, h, tc.method, tc.path, "")
+		if r.code != tc.code {
+			t.Errorf("%s %s: %d, want %d", tc.method, tc.path, r.code, tc.code)
+		}
+	}
+	if r := do(t, h, "DELETE", "/api/v1/reta", ""); !strings.Contains(r.hdr.Get("Allow"), "PUT") {
+		t.Errorf("405 Allow %q", r.hdr.Get("Allow"))
+	}
+}
+
+// TestConcurrentScrapes: scrapes and changes from many goroutines (run
+// with -race to check the handler shares nothing unsafely).
+func TestConcurrentScrapes(t *testing.T) {
+	f := distributor()
+	h := New(f, Options{})
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			for j := 0; j < 20; j++ {
+				if r := do(t, h, "GET", "/metrics", ""); r.code != 200 {
+					t.Errorf("scrape %d", r.code)
+				}
+				w := (i + j) % 2
+				body := fmt.Sprintf(`{"reta":[%d,%d,%d,%d,%d,%d,%d,%d]}`, w, w, w, w, w, w, w, w)
+				if r := do(t, h, "PUT", "/api/v1/reta", body); r.code != 200 {
+					t.Errorf("put %d %s", r.code, r.body)
+				}
+			}
+		}(i)
+	}
+	wg.Wait()
+}
