@@ -1,8 +1,12 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -11,7 +15,10 @@ import (
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 
+	"github.com/steer-router/steer/pkg/api"
+	"github.com/steer-router/steer/pkg/config"
 	"github.com/steer-router/steer/pkg/logging"
+	"github.com/steer-router/steer/pkg/metrics"
 	"github.com/steer-router/steer/pkg/router"
 )
 
@@ -43,6 +50,14 @@ func runCmd() *cobra.Command {
 				log.Error("start-up failed", zap.Error(err))
 				return exitError{1}
 			}
+			stopAPI, err := startAPI(cfg, r, log)
+			if err != nil {
+				log.Error("start-up failed", zap.Error(err))
+				if _, err := r.Stop(); err != nil {
+					log.Error("shutdown", zap.Error(err))
+				}
+				return exitError{1}
+			}
 			idleCh, stopWatch := watchIdle(r, exitOnIdle)
 			select {
 			case s := <-sig:
@@ -50,7 +65,10 @@ func runCmd() *cobra.Command {
 			case <-idleCh:
 				log.Info("stopping", zap.Duration("idle", exitOnIdle))
 			}
-			stopWatch() // nothing may read the counters while they are freed
+			// Nothing may read the counters while they are freed: the idle
+			// watch and the HTTP endpoint end before the router stops.
+			stopWatch()
+			stopAPI()
 			rep, stopErr := r.Stop()
 			if statsFile != "" && rep != nil {
 				if err := writeJSON(statsFile, rep); err != nil {
@@ -74,6 +92,57 @@ func runCmd() *cobra.Command {
 	cmd.Flags().DurationVar(&exitOnIdle, "exit-on-idle", 0, "stop once no packet has arrived for this long (for replaying pcaps); 0 = never")
 	_ = cmd.MarkFlagRequired("config")
 	return cmd
+}
+
+// apiShutdown bounds how long stopping waits for HTTP requests in progress.
+const apiShutdown = 2 * time.Second
+
+// startAPI serves the HTTP API on metrics.listen (nothing when it is
+// empty). Listening happens here, so a busy address is a start-up error.
+// The returned function stops the server: in-flight requests get
+// apiShutdown to finish, then their connections are closed.
+func startAPI(cfg *config.Config, r *router.Router, log *zap.Logger) (func(), error) {
+	if cfg.Metrics.Listen == "" {
+		log.Info("HTTP API disabled (metrics.listen is empty)")
+		return func() {}, nil
+	}
+	ln, err := net.Listen("tcp", cfg.Metrics.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("metrics.listen: %w", err)
+	}
+	token := cfg.Metrics.APIToken()
+	h := api.New(r, api.Options{
+		Token: token,
+		Build: metrics.BuildInfo{Version: version, DPDK: dpdkVersion()},
+		Logf:  func(format string, args ...any) { log.Info(fmt.Sprintf(format, args...)) },
+	})
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          zap.NewStdLog(log.Named("http")),
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("HTTP API stopped", zap.Error(err))
+		}
+	}()
+	log.Info("HTTP API listening", zap.String("address", ln.Addr().String()),
+		zap.String("url", "http://"+ln.Addr().String()+"/metrics"), zap.Bool("changes_need_token", token != ""))
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), apiShutdown)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			log.Warn("HTTP API: requests still running at shutdown; closing them", zap.Error(err))
+			srv.Close() //nolint:errcheck // closing anyway
+		}
+		<-done
+	}, nil
 }
 
 // watchIdle's channel closes once the lcores have received nothing for d.
