@@ -20,6 +20,9 @@
 #   BENCH_ROWS=...     comma list of row ids (testpmd-1,l3fwd-1,steer-rtc,steer-dist,
 #                      testpmd-2,l3fwd-2,steer-2q)
 #   BENCH_GO=0         skip the control-plane `go test -bench` figures
+#   BENCH_MAX_OTHER_LOAD=0.3  CPUs other processes may use: before a run the bench
+#                      waits for that (at most BENCH_WAIT_OTHERS=10 s), and a window
+#                      in which they took more is measured again (BENCH_RETRIES=2 times)
 #   BENCH_HUGE=0       do not touch hugepages: run everything with --no-huge
 #
 # Needs root (DPDK, apt-get, hugepages). Only one bench runs at a time (a lock),

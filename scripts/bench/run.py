@@ -54,7 +54,7 @@ def env_num(name, default, kind=float, lo=None):
 SECONDS = env_num("BENCH_SECONDS", 5.0, float, 0.5)
 WARMUP = env_num("BENCH_WARMUP", 2.0, float, 0)
 REPEAT = env_num("BENCH_REPEAT", 3, int, 1)
-WAIT_OTHERS = env_num("BENCH_WAIT_OTHERS", 15.0, float, 0)
+WAIT_OTHERS = env_num("BENCH_WAIT_OTHERS", 10.0, float, 0)
 MAX_OTHER_LOAD = env_num("BENCH_MAX_OTHER_LOAD", 0.3, float, 0)
 RETRIES = env_num("BENCH_RETRIES", 2, int, 0)
 HUGE = os.environ.get("BENCH_HUGE_OK", "1") == "1"
@@ -498,13 +498,19 @@ def remove_leftovers():
 
 
 def wait_for_quiet():
-    """Wait (bounded) until no other DPDK process runs: their pollers share our 2 CPUs."""
+    """Wait (at most WAIT_OTHERS s) until no other DPDK process runs and other processes
+    use less than MAX_OTHER_LOAD CPU: they share our 2 CPUs. Returns what was still
+    running when the wait ended."""
     deadline = time.monotonic() + WAIT_OTHERS
-    others = other_dpdk_processes()
-    while others and time.monotonic() < deadline:
-        time.sleep(0.5)
+    hz = os.sysconf("SC_CLK_TCK")
+    me = os.getpid()
+    while True:
         others = other_dpdk_processes()
-    return others
+        busy0, me0 = cpu_busy_ticks()[0], proc_ticks(me)
+        time.sleep(0.5)
+        load = max(0.0, ((cpu_busy_ticks()[0] - busy0) - (proc_ticks(me) - me0)) / hz / 0.5)
+        if (not others and load <= MAX_OTHER_LOAD) or time.monotonic() > deadline:
+            return others, load
 
 
 def measure(row, traffic, rep, empty):
@@ -512,8 +518,9 @@ def measure(row, traffic, rep, empty):
     lan, wan = devices(traffic["file"], empty)
     res = {"traffic": traffic["id"], "row": row.id, "rep": rep, "ok": False, "error": None,
            "loadavg_before": loadavg()}
-    others = wait_for_quiet()
+    others, load = wait_for_quiet()
     res["other_dpdk_at_start"] = others
+    res["cpu_others_before"] = load
     run = Run(row, traffic, rep, rundir, lan, wan)
     tel = Telemetry(PREFIX)
     try:
@@ -683,12 +690,16 @@ def table(info, traffic, rows, summary, samples, discarded, go_info, go_res, sta
     hdr = ("traffic", "row", "CPUs", "Mpps", "(min-max)", "Gbit/s", "cyc/pkt", "drop%", "x testpmd", "x l3fwd")
     body = []
     notes = []
+    loaded_cells = 0
     for e in summary:
         t = e["traffic"]
         if "mpps_median" in e:
             rng = "(%.2f-%.2f)" % (e["mpps_min"], e["mpps_max"])
             if e["ok_runs"] < e["runs"]:
                 rng += " %d/%d ok" % (e["ok_runs"], e["runs"])
+            if e["cpu_others_max"] > MAX_OTHER_LOAD:
+                rng += " !"
+                loaded_cells += 1
             body.append((t, e["label"], str(e["poll_cpus"]), "%.2f" % e["mpps_median"], rng,
                          "%.2f" % e["gbps_median"], fmt(e["cycles_per_packet"], "%.0f"),
                          "%.1f" % e["drop_pct_median"],
@@ -711,6 +722,10 @@ def table(info, traffic, rows, summary, samples, discarded, go_info, go_res, sta
         lines.append(line(r if r[0] != prev else ("",) + r[1:]))
         prev = r[0]
     lines.append("")
+    if loaded_cells:
+        lines.append("! = other processes took more than %.2f CPU in at least one of the cell's windows (after %d retries):" % (
+            MAX_OTHER_LOAD, RETRIES))
+        lines.append("    its figures are depressed; compare them with care")
     lines.append("rows: 1-queue rows compare with testpmd io / l3fwd on one forwarding lcore, 2-queue rows with both on two;")
     lines.append("      the distributor (1 RX queue, RX lcore + worker) compares with the one-lcore baselines.")
     lines.append("cyc/pkt = TSC Hz x busy-polling CPUs / packet rate: a polling lcore never sleeps and the source never runs")
