@@ -505,6 +505,11 @@ func (r *Router) AddRoute(prefix netip.Prefix, via netip.Addr) error {
 	if !via.Is4() {
 		return fmt.Errorf("via: %s is not an IPv4 address", via)
 	}
+	r.live.RLock()
+	defer r.live.RUnlock()
+	if !r.running.Load() {
+		return ErrStopping
+	}
 	r.fibMu.Lock()
 	defer r.fibMu.Unlock()
 	if o, ok := r.base[prefix]; ok {
@@ -540,6 +545,11 @@ func (r *Router) AddRoute(prefix netip.Prefix, via netip.Addr) error {
 // freed groups are reused only after every lcore reported a quiescent state
 // (RCU QSBR), so a lookup in progress never reads a reused entry.
 func (r *Router) DeleteRoute(prefix netip.Prefix) error {
+	r.live.RLock()
+	defer r.live.RUnlock()
+	if !r.running.Load() {
+		return ErrStopping
+	}
 	r.fibMu.Lock()
 	defer r.fibMu.Unlock()
 	if _, ok := r.routes[prefix]; !ok {
@@ -552,9 +562,21 @@ func (r *Router) DeleteRoute(prefix netip.Prefix) error {
 	return nil
 }
 
+// ErrStopping is returned by run-time changes once shutdown has begun.
+var ErrStopping = errors.New("router is stopping")
+
 // RETA is the distributor's indirection table (bucket -> worker), nil
-// without a distributor.
+// without a distributor or once stopping.
 func (r *Router) RETA() []int {
+	r.live.RLock()
+	defer r.live.RUnlock()
+	if !r.running.Load() {
+		return nil
+	}
+	return r.reta()
+}
+
+func (r *Router) reta() []int {
 	if r.dp.RETASize() == 0 {
 		return nil
 	}
@@ -563,7 +585,14 @@ func (r *Router) RETA() []int {
 
 // SetRETA replaces the RETA while forwarding; a moved bucket follows only
 // once its old worker has sent what it holds of it, so flows keep order.
-func (r *Router) SetRETA(reta []int) error { return r.dp.SetRETA(reta) }
+func (r *Router) SetRETA(reta []int) error {
+	r.live.RLock()
+	defer r.live.RUnlock()
+	if !r.running.Load() {
+		return ErrStopping
+	}
+	return r.dp.SetRETA(reta)
+}
 
 func (r *Router) logLcoreMap() {
 	var b strings.Builder
@@ -626,7 +655,7 @@ func (r *Router) Snapshot() *Report {
 	if !r.running.Load() {
 		return nil
 	}
-	rep := &Report{Lcores: r.Counters(), Rings: r.ringReports(), RETA: r.RETA()}
+	rep := &Report{Lcores: r.Counters(), Rings: r.ringReports(), RETA: r.reta()}
 	rep.Totals = sumTotals(rep.Lcores)
 	for _, p := range r.ports {
 		pr := r.portReport(p)
@@ -706,7 +735,7 @@ func (r *Router) teardown() (*Report, error) {
 		errs = append(errs, r.dp.Stop())
 		rep.Lcores = r.Counters()
 		rep.Rings = r.ringReports()
-		rep.RETA = r.RETA()
+		rep.RETA = r.reta()
 	}
 	rep.Totals = sumTotals(rep.Lcores)
 	if r.fib != nil {
