@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
 	"reflect"
 	"strings"
 	"sync"
@@ -32,6 +33,9 @@ type Router interface {
 	metrics.Source
 	RETA() []int
 	SetRETA([]int) error
+	Routes() []router.Route
+	AddRoute(prefix netip.Prefix, via netip.Addr) error
+	DeleteRoute(prefix netip.Prefix) error
 }
 
 // Options configure the handler.
@@ -61,6 +65,9 @@ type server struct {
 //	GET /api/v1/stats   the live report as JSON
 //	GET /api/v1/reta    {"reta": [...], "workers": n}; 404 without a distributor
 //	PUT /api/v1/reta    {"reta": [...]}: replace the RETA (token when configured)
+//	GET /api/v1/routes  {"routes": [{"prefix": "198.51.100.0/24", "via": "203.0.113.2"}]}
+//	POST /api/v1/routes {"prefix": ..., "via": ...}: add or replace a static route (token)
+//	DELETE /api/v1/routes/{addr}/{bits}: delete one (token); 404 when there is none
 func New(r Router, o Options) http.Handler {
 	s := &server{r: r, logf: o.Logf, auth: o.Token != ""}
 	if s.logf == nil {
@@ -80,6 +87,9 @@ func New(r Router, o Options) http.Handler {
 	mux.HandleFunc("GET /api/v1/stats", s.stats)
 	mux.HandleFunc("GET /api/v1/reta", s.getRETA)
 	mux.HandleFunc("PUT /api/v1/reta", s.requireToken(s.putRETA))
+	mux.HandleFunc("GET /api/v1/routes", s.getRoutes)
+	mux.HandleFunc("POST /api/v1/routes", s.requireToken(s.postRoute))
+	mux.HandleFunc("DELETE /api/v1/routes/{addr}/{bits}", s.requireToken(s.deleteRoute))
 	return mux
 }
 
@@ -206,6 +216,76 @@ func (s *server) putRETA(w http.ResponseWriter, req *http.Request) {
 	}
 	s.logf("RETA replaced by %s", req.RemoteAddr)
 	writeJSON(w, http.StatusOK, retaBody{RETA: reta, Workers: cur.Workers})
+}
+
+type routesBody struct {
+	Routes []router.Route `json:"routes"`
+}
+
+// routeBody is a route as clients send it: strings, parsed here so errors
+// can name the field.
+type routeBody struct {
+	Prefix string `json:"prefix"`
+	Via    string `json:"via"`
+}
+
+func (s *server) getRoutes(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, routesBody{Routes: s.r.Routes()})
+}
+
+func (s *server) postRoute(w http.ResponseWriter, req *http.Request) {
+	var in routeBody
+	if !decodeBody(w, req, &in) {
+		return
+	}
+	prefix, err := netip.ParsePrefix(in.Prefix)
+	if err != nil || !prefix.Addr().Is4() {
+		writeError(w, http.StatusBadRequest, "prefix", "%q is not an IPv4 prefix like 198.51.100.0/24", in.Prefix)
+		return
+	}
+	via, err := netip.ParseAddr(in.Via)
+	if err != nil || !via.Is4() {
+		writeError(w, http.StatusBadRequest, "via", "%q is not an IPv4 address like 203.0.113.2", in.Via)
+		return
+	}
+	if err := s.r.AddRoute(prefix, via); err != nil {
+		routeError(w, err)
+		return
+	}
+	s.logf("route %s via %s added by %s", prefix, via, req.RemoteAddr)
+	writeJSON(w, http.StatusCreated, router.Route{Prefix: prefix, Via: via})
+}
+
+func (s *server) deleteRoute(w http.ResponseWriter, req *http.Request) {
+	raw := req.PathValue("addr") + "/" + req.PathValue("bits")
+	prefix, err := netip.ParsePrefix(raw)
+	if err != nil || !prefix.Addr().Is4() {
+		writeError(w, http.StatusBadRequest, "prefix", "%q is not an IPv4 prefix like 198.51.100.0/24", raw)
+		return
+	}
+	if err := s.r.DeleteRoute(prefix); err != nil {
+		routeError(w, err)
+		return
+	}
+	s.logf("route %s deleted by %s", prefix, req.RemoteAddr)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// routeError maps the router's errors ("prefix: ...", "via: ...") to a
+// status and the field they name.
+func routeError(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, router.ErrNoRoute):
+		writeError(w, http.StatusNotFound, "prefix", "%v", err)
+	case errors.Is(err, router.ErrStopping):
+		writeError(w, http.StatusServiceUnavailable, "", "%v", err)
+	default:
+		field, _, _ := strings.Cut(err.Error(), ":")
+		if field != "prefix" && field != "via" {
+			field = ""
+		}
+		writeError(w, http.StatusBadRequest, field, "%v", err)
+	}
 }
 
 // decodeBody reads one JSON object of at most MaxBody bytes with no

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +20,7 @@ import (
 // RETA when reta is nil); stopped makes Snapshot return nil.
 type fakeRouter struct {
 	mu      sync.Mutex
+	routes  map[netip.Prefix]netip.Addr
 	reta    []int
 	workers int
 	healthy bool
@@ -64,6 +66,44 @@ func (f *fakeRouter) SetRETA(r []int) error {
 		return f.setErr
 	}
 	f.reta = append([]int(nil), r...)
+	return nil
+}
+
+func (f *fakeRouter) Routes() []router.Route {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []router.Route
+	for p, v := range f.routes {
+		out = append(out, router.Route{Prefix: p, Via: v})
+	}
+	return out
+}
+
+// AddRoute mimics the router's rules that matter to the API: the error
+// text names the field.
+func (f *fakeRouter) AddRoute(p netip.Prefix, via netip.Addr) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if p.Masked() != p {
+		return fmt.Errorf("prefix: %s is not a canonical IPv4 prefix (host bits set?)", p)
+	}
+	if !netip.MustParsePrefix("203.0.113.0/24").Contains(via) {
+		return fmt.Errorf("via: %s is not on a connected subnet of any port", via)
+	}
+	if f.routes == nil {
+		f.routes = map[netip.Prefix]netip.Addr{}
+	}
+	f.routes[p] = via
+	return nil
+}
+
+func (f *fakeRouter) DeleteRoute(p netip.Prefix) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.routes[p]; !ok {
+		return fmt.Errorf("prefix: %s: %w", p, router.ErrNoRoute)
+	}
+	delete(f.routes, p)
 	return nil
 }
 
@@ -362,4 +402,47 @@ func TestConcurrentScrapes(t *testing.T) {
 		}(i)
 	}
 	wg.Wait()
+}
+
+func TestRoutes(t *testing.T) {
+	f := distributor()
+	h := New(f, Options{Token: "s3cret"})
+	auth := []string{"Authorization", "Bearer s3cret"}
+
+	if r := do(t, h, "POST", "/api/v1/routes", `{"prefix":"198.51.100.0/24","via":"203.0.113.2"}`); r.code != http.StatusUnauthorized {
+		t.Errorf("POST without token: %d, want 401", r.code)
+	}
+	if r := do(t, h, "POST", "/api/v1/routes", `{"prefix":"198.51.100.0/24","via":"203.0.113.2"}`, auth...); r.code != http.StatusCreated {
+		t.Fatalf("POST: %d %s", r.code, r.body)
+	}
+	r := do(t, h, "GET", "/api/v1/routes", "")
+	if r.code != http.StatusOK || !strings.Contains(r.body, `"prefix":"198.51.100.0/24"`) || !strings.Contains(r.body, `"via":"203.0.113.2"`) {
+		t.Errorf("GET routes: %d %s", r.code, r.body)
+	}
+	bad := []struct{ body, field string }{
+		{`{"prefix":"198.51.100.0","via":"203.0.113.2"}`, "prefix"},
+		{`{"prefix":"2001:db8::/32","via":"203.0.113.2"}`, "prefix"},
+		{`{"prefix":"198.51.100.1/24","via":"203.0.113.2"}`, "prefix"}, // host bits: the router says so
+		{`{"prefix":"198.51.100.0/24","via":"nope"}`, "via"},
+		{`{"prefix":"198.51.100.0/24","via":"192.0.2.1"}`, "via"}, // not on link
+		{`{"prefix":"198.51.100.0/24","via":"203.0.113.2","metric":5}`, "metric"},
+	}
+	for _, b := range bad {
+		r := do(t, h, "POST", "/api/v1/routes", b.body, auth...)
+		if r.code != http.StatusBadRequest || !strings.Contains(r.body, `"field":"`+b.field+`"`) {
+			t.Errorf("POST %s: %d %s, want 400 naming %s", b.body, r.code, r.body, b.field)
+		}
+	}
+	if r := do(t, h, "DELETE", "/api/v1/routes/198.51.100.0/24", ""); r.code != http.StatusUnauthorized {
+		t.Errorf("DELETE without token: %d, want 401", r.code)
+	}
+	if r := do(t, h, "DELETE", "/api/v1/routes/198.51.100.0/24", "", auth...); r.code != http.StatusNoContent {
+		t.Errorf("DELETE: %d %s", r.code, r.body)
+	}
+	if r := do(t, h, "DELETE", "/api/v1/routes/198.51.100.0/24", "", auth...); r.code != http.StatusNotFound {
+		t.Errorf("DELETE again: %d %s, want 404", r.code, r.body)
+	}
+	if r := do(t, h, "DELETE", "/api/v1/routes/198.51.100.0/99", "", auth...); r.code != http.StatusBadRequest {
+		t.Errorf("DELETE /99: %d %s, want 400", r.code, r.body)
+	}
 }

@@ -553,7 +553,7 @@ func (r *Router) DeleteRoute(prefix netip.Prefix) error {
 	r.fibMu.Lock()
 	defer r.fibMu.Unlock()
 	if _, ok := r.routes[prefix]; !ok {
-		return fmt.Errorf("prefix: no static route %s", prefix)
+		return fmt.Errorf("prefix: %s: %w", prefix, ErrNoRoute)
 	}
 	if err := r.lpm.Delete(prefix); err != nil {
 		return err
@@ -564,6 +564,9 @@ func (r *Router) DeleteRoute(prefix netip.Prefix) error {
 
 // ErrStopping is returned by run-time changes once shutdown has begun.
 var ErrStopping = errors.New("router is stopping")
+
+// ErrNoRoute is returned when deleting a static route that does not exist.
+var ErrNoRoute = errors.New("no such static route")
 
 // RETA is the distributor's indirection table (bucket -> worker), nil
 // without a distributor or once stopping.

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/steer-router/steer/pkg/router"
+)
+
+// apiClient talks to a running steer's HTTP API.
+type apiClient struct {
+	base  string // http://127.0.0.1:9464
+	token string
+	http  *http.Client
+}
+
+func apiFlags(cmd *cobra.Command, c *apiClient) {
+	cmd.PersistentFlags().StringVar(&c.base, "api", "http://127.0.0.1:9464", "address of a running steer's API (its metrics.listen)")
+	cmd.PersistentFlags().StringVar(&c.token, "token", os.Getenv("STEER_API_TOKEN"), "bearer token for changes (default $STEER_API_TOKEN)")
+}
+
+// do sends a request and decodes a JSON answer into out (if not nil). API
+// errors come back as their message, with the field they name.
+func (c *apiClient) do(method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, strings.TrimRight(c.base, "/")+path, body)
+	if err != nil {
+		return err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	if c.http == nil {
+		c.http = &http.Client{Timeout: 5 * time.Second}
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("no steer answering at %s (is steer running, and is this its metrics.listen?): %w", c.base, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		var e struct{ Error, Field string }
+		if json.NewDecoder(resp.Body).Decode(&e) == nil && e.Error != "" {
+			if e.Field != "" {
+				return fmt.Errorf("%s: %s", e.Field, strings.TrimPrefix(e.Error, e.Field+": "))
+			}
+			return errors.New(e.Error)
+		}
+		return fmt.Errorf("%s %s: %s", method, path, resp.Status)
+	}
+	if out != nil {
+		return json.NewDecoder(resp.Body).Decode(out)
+	}
+	return nil
+}
+
+func routesCmd() *cobra.Command {
+	c := &apiClient{}
+	cmd := &cobra.Command{
+		Use:   "routes",
+		Short: "list, add and delete static routes of a running steer",
+	}
+	apiFlags(cmd, c)
+	cmd.AddCommand(&cobra.Command{
+		Use:   "list",
+		Short: "list the static routes",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var out struct{ Routes []router.Route }
+			if err := c.do("GET", "/api/v1/routes", nil, &out); err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "PREFIX\tVIA")
+			for _, r := range out.Routes {
+				fmt.Fprintf(tw, "%s\t%s\n", r.Prefix, r.Via)
+			}
+			return tw.Flush()
+		},
+	}, &cobra.Command{
+		Use:   "add PREFIX via GATEWAY",
+		Short: "add or replace a static route, e.g. `steer routes add 198.51.100.0/24 via 203.0.113.2`",
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) != 3 || args[1] != "via" {
+				return errors.New("usage: steer routes add PREFIX via GATEWAY")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			in := map[string]string{"prefix": args[0], "via": args[2]}
+			if err := c.do("POST", "/api/v1/routes", in, nil); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "added %s via %s\n", args[0], args[2])
+			return nil
+		},
+	}, &cobra.Command{
+		Use:   "del PREFIX",
+		Short: "delete a static route",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !strings.Contains(args[0], "/") {
+				return fmt.Errorf("prefix: %q needs a length, like 198.51.100.0/24", args[0])
+			}
+			if err := c.do("DELETE", "/api/v1/routes/"+args[0], nil, nil); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "deleted %s\n", args[0])
+			return nil
+		},
+	})
+	return cmd
+}
