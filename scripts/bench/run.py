@@ -33,6 +33,7 @@ STEER = os.path.join(ROOT, "build", "steer")
 TRAFGEN = os.path.join(ROOT, "build", "steer-trafgen")
 HUGEPAGES_SH = os.path.join(ROOT, "scripts", "hugepages.sh")
 RUNTIME = "/var/run/dpdk"
+RUNTIME_RE = re.compile(r"^(?:/var)?/run/dpdk/([^/]+)/")
 HUGEDIR = "/dev/hugepages"
 MEMORY_MB = 512
 PREFIX = "steer-bench"  # one file prefix for every program: they never overlap
@@ -194,9 +195,10 @@ def other_dpdk_processes(exclude=()):
                     target = os.readlink(os.path.join(fd_dir, fd))
                 except OSError:
                     continue
-                if target.startswith(RUNTIME + "/"):
+                m = RUNTIME_RE.match(target)  # /var/run is a link to /run
+                if m:
                     comm = read("/proc/%d/comm" % pid).strip() or "?"
-                    found[pid] = "%d(%s %s)" % (pid, comm, target.split("/")[4])
+                    found[pid] = "%d(%s %s)" % (pid, comm, m.group(1))
                     break
         except OSError:
             continue
@@ -257,9 +259,10 @@ def make_traffic(selected):
 
 
 def devices(traffic_file, empty):
-    # Three rx_pcap per port whatever the row: the pcap PMD has one TX queue per rx_pcap,
-    # and l3fwd opens one TX queue per EAL lcore (3 in the two-queue rows). A program
-    # sets up only the RX queues it asks for; infinite_rx loads the file into each of those.
+    # Three rx_pcap per port whatever the row: the pcap PMD has one TX queue per rx_pcap
+    # (without tx_pcap), the two-queue rows need two and l3fwd opens one per EAL lcore; the
+    # third is spare. A program sets up only the RX queues it asks for, and infinite_rx
+    # loads the file into each of those only.
     lan = "net_pcap0," + ",".join(["rx_pcap=" + traffic_file] * 3) + ",infinite_rx=1"
     wan = "net_pcap1," + ",".join(["rx_pcap=" + empty] * 3)
     return lan, wan
@@ -804,7 +807,9 @@ def main():
         sys.exit("bench: a DPDK process with the bench's file prefix %s is still running: %s. A bench killed "
                  "with SIGKILL? Stop it (kill PID) and run again." % (PREFIX, ", ".join(ours)))
     if others:
-        log("other DPDK processes are running (they share the CPUs): %s" % ", ".join(others))
+        log("WARNING: other DPDK processes are running: %s. Their pollers take the CPUs the rows "
+            "poll on; each run waits up to %.0f s for them to end, then measures anyway (and says so)." % (
+                ", ".join(others), WAIT_OTHERS))
     samples, discarded, go_info, go_res = [], [], {}, []
     interrupted = None
     try:
