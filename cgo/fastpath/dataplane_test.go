@@ -61,6 +61,22 @@ func startPort(t *testing.T, name string, pool *mempool.Pool) ethdev.Port {
 	return p
 }
 
+// newTestPool makes a pktmbuf pool of n mbufs, freed when the test ends
+// (after everything registered later), and the recorded-queue dynfield.
+func newTestPool(t *testing.T, name string, n int) (*mempool.Pool, int) {
+	t.Helper()
+	pool, err := mempool.NewPktmbuf(name, n, 0, 2176, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Free)
+	field, err := mbuf.RegisterRxQueueField()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pool, field
+}
+
 // newTestDataplane makes an LPM table routing prefix to next hop 0 and an
 // empty dataplane; both are freed when the test ends.
 func newTestDataplane(t *testing.T, name string, field int, prefix string) (*lpm.LPM, *Dataplane) {
@@ -94,15 +110,7 @@ func closePorts(t *testing.T, ports ...ethdev.Port) {
 }
 
 func TestDataplaneLaunchStopBalances(t *testing.T) {
-	pool, err := mempool.NewPktmbuf("t_dp_pool", 8191, 0, 2176, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Free()
-	field, err := mbuf.RegisterRxQueueField()
-	if err != nil {
-		t.Fatal(err)
-	}
+	pool, field := newTestPool(t, "t_dp_pool", 8191)
 	ports := []ethdev.Port{startPort(t, "net_null0", pool), startPort(t, "net_null1", pool)}
 	table, dp := newTestDataplane(t, "t_dp", field, "10.0.0.0/8")
 	for _, p := range ports {

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/steer-router/steer/cgo/mbuf"
-	"github.com/steer-router/steer/cgo/mempool"
 	"github.com/steer-router/steer/cgo/ring"
 	"github.com/steer-router/steer/pkg/trafgen"
 )
@@ -59,15 +57,7 @@ func fill(n int, f func(b int) int) []int {
 // transmit order). Every flow still leaves complete and in order: a bucket
 // moves only once its old worker has sent all it had of it.
 func TestRETAChangeKeepsFlowOrder(t *testing.T) {
-	pool, err := mempool.NewPktmbuf("t_reta_pool", 16383, 0, 2176, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Free()
-	field, err := mbuf.RegisterRxQueueField()
-	if err != nil {
-		t.Fatal(err)
-	}
+	pool, field := newTestPool(t, "t_reta_pool", 16383)
 	lan, wan := startPort(t, "net_pcap0", pool), startPort(t, "net_pcap1", pool)
 	lanMAC, _ := lan.MAC()
 	wanMAC, _ := wan.MAC()
