@@ -61,6 +61,8 @@ RETRIES = env_num("BENCH_RETRIES", 2, int, 0)
 HUGE = os.environ.get("BENCH_HUGE_OK", "1") == "1"
 L3FWD = os.environ.get("BENCH_L3FWD", "")
 RUN_GO = os.environ.get("BENCH_GO", "1") != "0"
+RUN_CHURN = os.environ.get("BENCH_CHURN", "1") != "0"
+API_TOKEN = "steer-bench"
 START_TIMEOUT = 30.0  # exec -> first packet at the sink
 STOP_TIMEOUT = 20.0  # stop request -> exit, then SIGKILL
 
@@ -296,7 +298,7 @@ def l3fwd_argv(row, lan, wan):
              "-p", "0x3", "-P", "--lookup=lpm", "--parse-ptype", "--config=" + cfg])
 
 
-def steer_config(row, lan, wan):
+def steer_config(row, lan, wan, listen=""):
     q = 2 if row.id == "steer-2q" else 1
     lcores = "0-1" if row.id == "steer-rtc" else "0@0,1@1,2@0"
     lines = [
@@ -336,7 +338,7 @@ def steer_config(row, lan, wan):
         "neighbors:",
         '  - {ip: "192.0.2.2", mac: "02:00:00:00:00:03", port: wan}',
         "metrics:",
-        '  listen: ""',
+        '  listen: "%s"' % listen,
         "log:",
         "  format: json",
     ]
@@ -399,6 +401,7 @@ class Run:
         self.fifo_fd = None
         self.logf = None
         self.stats_file = os.path.join(rundir, "steer-stats.json")
+        self.api_listen = ""  # steer's HTTP API, off unless a measurement needs it
 
     def argv(self):
         if self.row.prog == "testpmd":
@@ -407,7 +410,7 @@ class Run:
             return l3fwd_argv(self.row, self.lan, self.wan)
         cfg = os.path.join(self.dir, "steer.yaml")
         with open(cfg, "w") as f:
-            f.write(steer_config(self.row, self.lan, self.wan))
+            f.write(steer_config(self.row, self.lan, self.wan, self.api_listen))
         return [STEER, "run", "--config", cfg, "--stats-file", self.stats_file]
 
     def start(self):
@@ -428,7 +431,8 @@ class Run:
         Run.current = self
         self.t_exec = time.monotonic()
         self.proc = subprocess.Popen(argv, stdin=stdin, stdout=self.logf, stderr=subprocess.STDOUT,
-                                     start_new_session=True, cwd=self.dir)
+                                     start_new_session=True, cwd=self.dir,
+                                     env=dict(os.environ, STEER_API_TOKEN=API_TOKEN))
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
@@ -609,6 +613,104 @@ def measure(row, traffic, rep, empty):
 # --- control plane (go test -bench) -------------------------------------------------------------
 
 
+def free_loopback_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def route_churn(traffic, empty):
+    """steer-rtc forwarding traffic while a client adds and deletes static routes through
+    steer's HTTP API on 127.0.0.1 as fast as one keep-alive connection allows: request
+    latencies, and the forwarding rate in that window against the window before it."""
+    import http.client
+    row = next(r for r in ROWS if r.id == "steer-rtc")
+    lan, wan = devices(traffic["file"], empty)
+    port = free_loopback_port()
+    res = {"traffic": traffic["id"], "row": row.id, "ok": False, "error": None}
+    res["other_dpdk_at_start"], res["cpu_others_before"] = wait_for_quiet()
+    run = Run(row, traffic, 0, os.path.join(OUT, "runs", "route-churn.%s" % traffic["id"]), lan, wan)
+    run.api_listen = "127.0.0.1:%d" % port
+    tel = Telemetry(PREFIX)
+    hdrs = {"Authorization": "Bearer " + API_TOKEN, "Content-Type": "application/json"}
+    try:
+        run.start()
+        deadline = run.t_exec + START_TIMEOUT
+        while True:
+            if tel.sock is None:
+                tel.try_connect()
+            if tel.sock is not None:
+                _, p1, _ = tel.stats()
+                if p1 and p1.get("opackets", 0) > 0:
+                    break
+            if not run.alive():
+                raise RuntimeError("steer exited with %s: %s" % (run.proc.returncode, run.error_line()))
+            if time.monotonic() > deadline:
+                raise RuntimeError("nothing forwarded %.0f s after exec" % START_TIMEOUT)
+            time.sleep(0.01)
+        time.sleep(WARMUP)
+        _, a1, ta = tel.stats()
+        time.sleep(SECONDS)
+        _, b1, tb = tel.stats()
+        res["mpps_before"] = (b1["opackets"] - a1["opackets"]) / (tb - ta) / 1e6
+        # The client runs on CPU 0 with steer's main lcore, off the polling CPU 1: what
+        # the window shows is steer's own cost of the changes (its API is Go, unpinned).
+        affinity = os.sched_getaffinity(0)
+        os.sched_setaffinity(0, {0})
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        add_ms, del_ms = [], []
+        _, c1, tc = tel.stats()
+        end = time.monotonic() + SECONDS
+        n = 0
+        while time.monotonic() < end:
+            # 100 adds then their 100 deletes; 100.64.0.0/10 is nobody's subnet here.
+            batch = []
+            for _ in range(100):
+                prefix = "100.%d.%d.0/24" % (64 + (n // 256) % 64, n % 256)
+                n += 1
+                body = json.dumps({"prefix": prefix, "via": "192.0.2.2"})
+                t0 = time.monotonic()
+                conn.request("POST", "/api/v1/routes", body, hdrs)
+                r = conn.getresponse()
+                r.read()
+                add_ms.append((time.monotonic() - t0) * 1e3)
+                if r.status != 201:
+                    raise RuntimeError("POST /api/v1/routes %s: HTTP %d" % (prefix, r.status))
+                batch.append(prefix)
+            for prefix in batch:
+                t0 = time.monotonic()
+                conn.request("DELETE", "/api/v1/routes/" + prefix, headers=hdrs)
+                r = conn.getresponse()
+                r.read()
+                del_ms.append((time.monotonic() - t0) * 1e3)
+                if r.status != 204:
+                    raise RuntimeError("DELETE /api/v1/routes/%s: HTTP %d" % (prefix, r.status))
+        _, d1, td = tel.stats()
+        conn.close()
+        os.sched_setaffinity(0, affinity)
+        res["mpps_during"] = (d1["opackets"] - c1["opackets"]) / (td - tc) / 1e6
+        res["window_s"] = td - tc
+        for name, v in (("add_ms", add_ms), ("delete_ms", del_ms)):
+            v = sorted(v)
+            res[name] = {"n": len(v), "median": statistics.median(v), "p99": v[min(len(v) - 1, int(len(v) * 0.99))],
+                         "max": v[-1]}
+        res["ok"] = True
+    except Interrupted:
+        raise
+    except Exception as e:
+        res["error"] = str(e) if isinstance(e, RuntimeError) else "%s: %s" % (type(e).__name__, e)
+    finally:
+        os.sched_setaffinity(0, range(os.cpu_count()))
+        tel.close()
+        res["exit_code"] = run.stop()
+    if res["ok"] and res["exit_code"] not in (0, None):
+        res["ok"] = False
+        res["error"] = "steer exited %s after the churn: %s" % (res["exit_code"], run.error_line())
+    return res
+
+
 def go_benchmarks():
     go = shutil.which("go") or "/usr/local/go/bin/go"
     if not os.path.exists(go):
@@ -679,7 +781,7 @@ def fmt(v, f):
     return "-" if v is None else f % v
 
 
-def table(info, traffic, rows, summary, samples, discarded, go_info, go_res, started, wall):
+def table(info, traffic, rows, summary, samples, discarded, go_info, go_res, churn, started, wall):
     lines = []
     m = info
     lines.append("steer bench, %s UTC (%.0f s)" % (started.strftime("%Y-%m-%d %H:%M"), wall))
@@ -764,6 +866,15 @@ def table(info, traffic, rows, summary, samples, discarded, go_info, go_res, sta
     la = [s["loadavg_before"] for s in samples]
     if la:
         lines.append("load average before the first run %s, after the last %s" % (" ".join(la[0]), " ".join(samples[-1]["loadavg_after"])))
+    if churn and churn["ok"]:
+        a, d = churn["add_ms"], churn["delete_ms"]
+        lines.append("route API under traffic (steer-rtc, %s; POST/DELETE /api/v1/routes on 127.0.0.1, one keep-alive client):" % churn["traffic"])
+        lines.append("      %d adds + %d deletes in %.1f s; add median %.2f ms, p99 %.2f, max %.2f; delete median %.2f ms, p99 %.2f, max %.2f;" % (
+            a["n"], d["n"], churn["window_s"], a["median"], a["p99"], a["max"], d["median"], d["p99"], d["max"]))
+        lines.append("      forwarding %.2f Mpps during the churn, %.2f Mpps in the window before (%+.1f%%)" % (
+            churn["mpps_during"], churn["mpps_before"], 100 * (churn["mpps_during"] / churn["mpps_before"] - 1)))
+    elif churn:
+        lines.append("route API under traffic: n/a: %s" % churn["error"])
     if go_res or go_info:
         if go_res:
             parts = ["%s %dk routes %.2f s (%.0fk routes/s)" % (g["bench"], g["routes"] // 1000, g["seconds"], g["routes_per_s"] / 1000)
@@ -816,7 +927,7 @@ def main():
         log("WARNING: other DPDK processes are running: %s. Their pollers take the CPUs the rows "
             "poll on; each run waits up to %.0f s for them to end, then measures anyway (and says so)." % (
                 ", ".join(others), WAIT_OTHERS))
-    samples, discarded, go_info, go_res = [], [], {}, []
+    samples, discarded, go_info, go_res, churn = [], [], {}, [], None
     interrupted = None
     try:
         traffic, empty = make_traffic(tsel)
@@ -848,6 +959,15 @@ def main():
                             k, n_runs, t["id"], row.id, s["mpps"], s["startup_s"], s["cpu_others"]))
                     else:
                         log("[%d/%d] %-10s %-10s n/a: %s" % (k, n_runs, t["id"], row.id, s["error"]))
+        if RUN_CHURN and any(r.id == "steer-rtc" for r in rows):
+            t = next((x for x in traffic if x["id"] == "udp64-1024"), traffic[0])
+            log("route API under traffic: steer-rtc on %s, adding and deleting routes for %.0f s" % (t["id"], SECONDS))
+            churn = route_churn(t, empty)
+            if churn["ok"]:
+                log("route churn: %d adds, %d deletes; %.2f Mpps during, %.2f before" % (
+                    churn["add_ms"]["n"], churn["delete_ms"]["n"], churn["mpps_during"], churn["mpps_before"]))
+            else:
+                log("route churn: n/a: %s" % churn["error"])
         if RUN_GO:
             log("control plane: go test -bench FIBBuild|LPMLoad ./cgo/lpm/ (about a minute)")
             go_info, go_res = go_benchmarks()
@@ -861,7 +981,7 @@ def main():
         traffic = locals().get("traffic", [])
     wall = time.monotonic() - t_start
     summary = summarise(samples, traffic, rows, info["cpu_mhz"])
-    text = table(info, traffic, rows, summary, samples, discarded, go_info, go_res, started, wall)
+    text = table(info, traffic, rows, summary, samples, discarded, go_info, go_res, churn, started, wall)
     result = {
         "schema": 1,
         "date": started.isoformat(timespec="seconds"),
@@ -876,7 +996,7 @@ def main():
         "summary": summary,
         "samples": samples,
         "discarded": discarded,
-        "control_plane": {"info": go_info, "results": go_res},
+        "control_plane": {"info": go_info, "results": go_res, "route_churn": churn},
         "table": text,
     }
     with open(os.path.join(OUT, "results.json"), "w") as f:
