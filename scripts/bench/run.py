@@ -432,7 +432,7 @@ class Run:
         self.t_exec = time.monotonic()
         self.proc = subprocess.Popen(argv, stdin=stdin, stdout=self.logf, stderr=subprocess.STDOUT,
                                      start_new_session=True, cwd=self.dir,
-                                     env=dict(os.environ, STEER_API_TOKEN=API_TOKEN))
+                                     env=program_env())
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
@@ -495,6 +495,14 @@ class Run:
             if re.search(r"error|cause|fail|cannot|invalid|not available", line, re.I):
                 best = line
         return best or (text.strip().splitlines() or ["(no output)"])[-1]
+
+
+def program_env():
+    # steer reads STEER_* overrides from the environment: the bench's configs must run
+    # as written, so none of the caller's get through (only the API token it sets).
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STEER_")}
+    env["STEER_API_TOKEN"] = API_TOKEN
+    return env
 
 
 def remove_leftovers():
