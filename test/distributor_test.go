@@ -387,13 +387,7 @@ func TestDistributorOrderAndSpread(t *testing.T) {
 		t.Errorf("RX lcore 1: rx %d tx %d local %d, want rx %d, nothing processed itself", l.RxPackets, l.TxPackets, l.Local, len(lanIn)+len(wanIn))
 	}
 
-	wanOut, lanOut := b.ReadPcap("wan-out.pcap"), b.ReadPcap("lan-out.pcap")
-	if len(wanOut) != len(lanIn) || len(lanOut) != len(wanIn) {
-		t.Errorf("output: wan-out %d frames (sent %d to lan), lan-out %d (sent %d to wan)", len(wanOut), len(lanIn), len(lanOut), len(wanIn))
-	}
-	toWan, toLan := NewIndex(t, lanIn), NewIndex(t, wanIn)
-	CheckAllSeen(t, "wan-out", CheckForwarded(t, "wan-out", wanOut, toWan, Expect{SrcMAC: wanMAC, DstMAC: WanPeerMAC}), toWan)
-	CheckAllSeen(t, "lan-out", CheckForwarded(t, "lan-out", lanOut, toLan, Expect{SrcMAC: lanMAC, DstMAC: LanHostMAC}), toLan)
+	checkOutputs(t, b, lanMAC, wanMAC, lanIn, wanIn)
 }
 
 // TestDistributorTxQueuePerWorker: wan has two TX queues; a worker's
@@ -535,10 +529,7 @@ func TestDistributorLocalShortcut(t *testing.T) {
 		t.Errorf("lcore 2 took %d from rings, lcore 1 handed off %d", l2.FromRings, l1.HandedOff)
 	}
 
-	wanOut, lanOut := b.ReadPcap("wan-out.pcap"), b.ReadPcap("lan-out.pcap")
-	toWan, toLan := NewIndex(t, lanIn), NewIndex(t, wanIn)
-	CheckAllSeen(t, "wan-out", CheckForwarded(t, "wan-out", wanOut, toWan, Expect{SrcMAC: wanMAC, DstMAC: WanPeerMAC}), toWan)
-	CheckAllSeen(t, "lan-out", CheckForwarded(t, "lan-out", lanOut, toLan, Expect{SrcMAC: lanMAC, DstMAC: LanHostMAC}), toLan)
+	checkOutputs(t, b, lanMAC, wanMAC, lanIn, wanIn)
 }
 
 // TestDistributorMatchesRunToCompletion: the same input, with packets of
@@ -821,10 +812,7 @@ func TestDistributorTopologies(t *testing.T) {
 			} else {
 				checkSteering(t, r, "distributor", "workers")
 			}
-			wanOut, lanOut := b.ReadPcap("wan-out.pcap"), b.ReadPcap("lan-out.pcap")
-			toWan, toLan := NewIndex(t, lanIn), NewIndex(t, wanIn)
-			CheckAllSeen(t, "wan-out", CheckForwarded(t, "wan-out", wanOut, toWan, Expect{SrcMAC: wanMAC, DstMAC: WanPeerMAC}), toWan)
-			CheckAllSeen(t, "lan-out", CheckForwarded(t, "lan-out", lanOut, toLan, Expect{SrcMAC: lanMAC, DstMAC: LanHostMAC}), toLan)
+			checkOutputs(t, b, lanMAC, wanMAC, lanIn, wanIn)
 		})
 	}
 }

@@ -80,6 +80,21 @@ func checkAllForwarded(t *testing.T, s *Stats, lanMAC, wanMAC net.HardwareAddr, 
 	checkPort(t, s, "wan", wanIn, lanIn)
 }
 
+// checkOutputs: wan-out.pcap holds exactly toWan (what was sent into lan
+// to be forwarded) and lan-out.pcap exactly toLan, each packet rewritten
+// (egress MACs, TTL-1, valid checksum, bytes otherwise unchanged) and every
+// flow in order.
+func checkOutputs(t *testing.T, b *Bed, lanMAC, wanMAC net.HardwareAddr, toWanFrames, toLanFrames [][]byte) {
+	t.Helper()
+	wanOut, lanOut := b.ReadPcap("wan-out.pcap"), b.ReadPcap("lan-out.pcap")
+	if len(wanOut) != len(toWanFrames) || len(lanOut) != len(toLanFrames) {
+		t.Errorf("output: wan-out %d frames (want %d), lan-out %d (want %d)", len(wanOut), len(toWanFrames), len(lanOut), len(toLanFrames))
+	}
+	toWan, toLan := NewIndex(t, toWanFrames), NewIndex(t, toLanFrames)
+	CheckAllSeen(t, "wan-out", CheckForwarded(t, "wan-out", wanOut, toWan, Expect{SrcMAC: wanMAC, DstMAC: WanPeerMAC}), toWan)
+	CheckAllSeen(t, "lan-out", CheckForwarded(t, "lan-out", lanOut, toLan, Expect{SrcMAC: lanMAC, DstMAC: LanHostMAC}), toLan)
+}
+
 // checkPort compares a port's ethdev counters with what was sent to it and
 // what it must have transmitted.
 func checkPort(t *testing.T, s *Stats, name string, rx, tx int) {
@@ -153,13 +168,7 @@ func TestForwardBothWays(t *testing.T) {
 	s := b.Forward(Standard())
 	checkAllForwarded(t, s, lanMAC, wanMAC, len(lanIn), len(wanIn))
 
-	wanOut, lanOut := b.ReadPcap("wan-out.pcap"), b.ReadPcap("lan-out.pcap")
-	if len(wanOut) != len(lanIn) || len(lanOut) != len(wanIn) {
-		t.Errorf("output: wan-out %d frames (sent %d to lan), lan-out %d (sent %d to wan)", len(wanOut), len(lanIn), len(lanOut), len(wanIn))
-	}
-	toWan, toLan := NewIndex(t, lanIn), NewIndex(t, wanIn)
-	CheckAllSeen(t, "wan-out", CheckForwarded(t, "wan-out", wanOut, toWan, Expect{SrcMAC: wanMAC, DstMAC: WanPeerMAC}), toWan)
-	CheckAllSeen(t, "lan-out", CheckForwarded(t, "lan-out", lanOut, toLan, Expect{SrcMAC: lanMAC, DstMAC: LanHostMAC}), toLan)
+	checkOutputs(t, b, lanMAC, wanMAC, lanIn, wanIn)
 }
 
 // fragmentsAndDF: 10 flows of 5 fragments of one datagram each (first

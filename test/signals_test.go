@@ -61,9 +61,7 @@ func stopBySignal(t *testing.T, sig os.Signal) {
 	}
 	s := b.ReadStats(stats)
 	checkAllForwarded(t, s, lanMAC, wanMAC, len(lanIn), len(wanIn))
-	toWan, toLan := NewIndex(t, lanIn), NewIndex(t, wanIn)
-	CheckAllSeen(t, "wan-out", CheckForwarded(t, "wan-out", b.ReadPcap("wan-out.pcap"), toWan, Expect{SrcMAC: wanMAC, DstMAC: WanPeerMAC}), toWan)
-	CheckAllSeen(t, "lan-out", CheckForwarded(t, "lan-out", b.ReadPcap("lan-out.pcap"), toLan, Expect{SrcMAC: lanMAC, DstMAC: LanHostMAC}), toLan)
+	checkOutputs(t, b, lanMAC, wanMAC, lanIn, wanIn)
 	if t.Failed() {
 		t.Logf("%s", r)
 	}
