@@ -505,11 +505,10 @@ func (r *Router) AddRoute(prefix netip.Prefix, via netip.Addr) error {
 	if !via.Is4() {
 		return fmt.Errorf("via: %s is not an IPv4 address", via)
 	}
-	r.live.RLock()
-	defer r.live.RUnlock()
-	if !r.running.Load() {
-		return ErrStopping
-	}
+	return r.whileRunning(func() error { return r.addRoute(prefix, via) })
+}
+
+func (r *Router) addRoute(prefix netip.Prefix, via netip.Addr) error {
 	r.fibMu.Lock()
 	defer r.fibMu.Unlock()
 	if o, ok := r.base[prefix]; ok {
@@ -545,11 +544,10 @@ func (r *Router) AddRoute(prefix netip.Prefix, via netip.Addr) error {
 // freed groups are reused only after every lcore reported a quiescent state
 // (RCU QSBR), so a lookup in progress never reads a reused entry.
 func (r *Router) DeleteRoute(prefix netip.Prefix) error {
-	r.live.RLock()
-	defer r.live.RUnlock()
-	if !r.running.Load() {
-		return ErrStopping
-	}
+	return r.whileRunning(func() error { return r.deleteRoute(prefix) })
+}
+
+func (r *Router) deleteRoute(prefix netip.Prefix) error {
 	r.fibMu.Lock()
 	defer r.fibMu.Unlock()
 	if _, ok := r.routes[prefix]; !ok {
@@ -571,12 +569,9 @@ var ErrNoRoute = errors.New("no such static route")
 // RETA is the distributor's indirection table (bucket -> worker), nil
 // without a distributor or once stopping.
 func (r *Router) RETA() []int {
-	r.live.RLock()
-	defer r.live.RUnlock()
-	if !r.running.Load() {
-		return nil
-	}
-	return r.reta()
+	var out []int
+	r.whileRunning(func() error { out = r.reta(); return nil }) //nolint:errcheck // nil when stopping
+	return out
 }
 
 func (r *Router) reta() []int {
@@ -589,12 +584,19 @@ func (r *Router) reta() []int {
 // SetRETA replaces the RETA while forwarding; a moved bucket follows only
 // once its old worker has sent what it holds of it, so flows keep order.
 func (r *Router) SetRETA(reta []int) error {
+	return r.whileRunning(func() error { return r.dp.SetRETA(reta) })
+}
+
+// whileRunning runs f under the read side of the teardown guard, so the C
+// state f touches cannot be freed under it; once shutdown has begun it
+// returns ErrStopping without running f.
+func (r *Router) whileRunning(f func() error) error {
 	r.live.RLock()
 	defer r.live.RUnlock()
 	if !r.running.Load() {
 		return ErrStopping
 	}
-	return r.dp.SetRETA(reta)
+	return f()
 }
 
 func (r *Router) logLcoreMap() {
@@ -653,11 +655,12 @@ func (r *Router) Counters() []LcoreReport {
 // calls; lcore counters are plain loads); it returns nil once Stop began.
 // The mempool "after stop/close" fields are left zero.
 func (r *Router) Snapshot() *Report {
-	r.live.RLock()
-	defer r.live.RUnlock()
-	if !r.running.Load() {
-		return nil
-	}
+	var rep *Report
+	r.whileRunning(func() error { rep = r.snapshot(); return nil }) //nolint:errcheck // nil when stopping
+	return rep
+}
+
+func (r *Router) snapshot() *Report {
 	rep := &Report{Lcores: r.Counters(), Rings: r.ringReports(), RETA: r.reta()}
 	rep.Totals = sumTotals(rep.Lcores)
 	for _, p := range r.ports {
