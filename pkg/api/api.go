@@ -1,7 +1,8 @@
 // Package api is steer's HTTP endpoint: Prometheus metrics, a health check,
-// the live counters as JSON and the distributor's RETA (read and replace).
+// the live counters as JSON, the distributor's RETA (read and replace), and
+// the static routes and neighbours (list, add, delete).
 //
-// Reads are open. Changes (PUT) need "Authorization: Bearer <token>" when a
+// Reads are open. Changes (PUT, POST, DELETE) need "Authorization: Bearer <token>" when a
 // token is configured; config validation makes a token mandatory whenever
 // metrics.listen is not on loopback.
 package api
@@ -14,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/netip"
 	"reflect"
@@ -36,6 +38,9 @@ type Router interface {
 	Routes() []router.Route
 	AddRoute(prefix netip.Prefix, via netip.Addr) error
 	DeleteRoute(prefix netip.Prefix) error
+	Neighbors() []router.Neighbor
+	AddNeighbor(ip netip.Addr, mac net.HardwareAddr, port string) error
+	DeleteNeighbor(ip netip.Addr) error
 }
 
 // Options configure the handler.
@@ -45,6 +50,9 @@ type Options struct {
 	// Logf, when set, is told about authorised changes and rejected
 	// credentials (never the token).
 	Logf func(format string, args ...any)
+	// Collectors are registered next to steer's own metrics (e.g. the
+	// config reload counters of `steer run`).
+	Collectors []prometheus.Collector
 }
 
 // MaxBody bounds request bodies (a RETA of 4096 buckets is ~20 KiB).
@@ -68,6 +76,9 @@ type server struct {
 //	GET /api/v1/routes  {"routes": [{"prefix": "198.51.100.0/24", "via": "203.0.113.2"}]}
 //	POST /api/v1/routes {"prefix": ..., "via": ...}: add or replace a static route (token)
 //	DELETE /api/v1/routes/{addr}/{bits}: delete one (token); 404 when there is none
+//	GET /api/v1/neighbors  {"neighbors": [{"ip", "mac", "port", "state", "static"}]}
+//	POST /api/v1/neighbors {"ip": ..., "mac": ..., "port": ...}: add or replace a static neighbour (token)
+//	DELETE /api/v1/neighbors/{ip}: delete a static neighbour (token); 404 when there is none
 func New(r Router, o Options) http.Handler {
 	s := &server{r: r, logf: o.Logf, auth: o.Token != ""}
 	if s.logf == nil {
@@ -80,6 +91,7 @@ func New(r Router, o Options) http.Handler {
 	reg.MustRegister(metrics.New(r, o.Build),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(o.Collectors...)
 
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
@@ -90,6 +102,9 @@ func New(r Router, o Options) http.Handler {
 	mux.HandleFunc("GET /api/v1/routes", s.getRoutes)
 	mux.HandleFunc("POST /api/v1/routes", s.requireToken(s.postRoute))
 	mux.HandleFunc("DELETE /api/v1/routes/{addr}/{bits}", s.requireToken(s.deleteRoute))
+	mux.HandleFunc("GET /api/v1/neighbors", s.getNeighbors)
+	mux.HandleFunc("POST /api/v1/neighbors", s.requireToken(s.postNeighbor))
+	mux.HandleFunc("DELETE /api/v1/neighbors/{ip}", s.requireToken(s.deleteNeighbor))
 	return mux
 }
 
@@ -282,6 +297,91 @@ func routeError(w http.ResponseWriter, err error) {
 	default:
 		field, _, _ := strings.Cut(err.Error(), ":")
 		if field != "prefix" && field != "via" {
+			field = ""
+		}
+		writeError(w, http.StatusBadRequest, field, "%v", err)
+	}
+}
+
+type neighborsBody struct {
+	Neighbors []router.Neighbor `json:"neighbors"`
+}
+
+// neighborBody is a static neighbour as clients send it.
+type neighborBody struct {
+	IP   string `json:"ip"`
+	MAC  string `json:"mac"`
+	Port string `json:"port"`
+}
+
+func (s *server) getNeighbors(w http.ResponseWriter, _ *http.Request) {
+	ns := s.r.Neighbors()
+	if ns == nil {
+		ns = []router.Neighbor{}
+	}
+	writeJSON(w, http.StatusOK, neighborsBody{Neighbors: ns})
+}
+
+func (s *server) postNeighbor(w http.ResponseWriter, req *http.Request) {
+	var in neighborBody
+	if !decodeBody(w, req, &in) {
+		return
+	}
+	ip, err := netip.ParseAddr(in.IP)
+	if err != nil || !ip.Is4() {
+		writeError(w, http.StatusBadRequest, "ip", "%q is not an IPv4 address like 203.0.113.2", in.IP)
+		return
+	}
+	mac, err := net.ParseMAC(in.MAC)
+	switch {
+	case err != nil || len(mac) != 6:
+		writeError(w, http.StatusBadRequest, "mac", "%q is not an Ethernet MAC like 02:00:00:00:00:02", in.MAC)
+		return
+	case mac[0]&1 != 0:
+		writeError(w, http.StatusBadRequest, "mac", "%s is a multicast or broadcast MAC; a neighbour has a unicast MAC", mac)
+		return
+	case bytes.Equal(mac, make([]byte, 6)):
+		writeError(w, http.StatusBadRequest, "mac", "the zero MAC is not a neighbour's address")
+		return
+	}
+	if in.Port == "" {
+		writeError(w, http.StatusBadRequest, "port", "required: the name of the port the neighbour is reached through")
+		return
+	}
+	if err := s.r.AddNeighbor(ip, mac, in.Port); err != nil {
+		neighborError(w, err)
+		return
+	}
+	s.logf("static neighbour %s at %s on %s added by %s", ip, mac, in.Port, req.RemoteAddr)
+	writeJSON(w, http.StatusCreated, router.Neighbor{IP: ip, MAC: mac.String(), Port: in.Port, State: "static", Static: true})
+}
+
+func (s *server) deleteNeighbor(w http.ResponseWriter, req *http.Request) {
+	raw := req.PathValue("ip")
+	ip, err := netip.ParseAddr(raw)
+	if err != nil || !ip.Is4() {
+		writeError(w, http.StatusBadRequest, "ip", "%q is not an IPv4 address like 203.0.113.2", raw)
+		return
+	}
+	if err := s.r.DeleteNeighbor(ip); err != nil {
+		neighborError(w, err)
+		return
+	}
+	s.logf("static neighbour %s deleted by %s", ip, req.RemoteAddr)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// neighborError maps the router's neighbour errors ("ip: ...", "mac: ...",
+// "port: ...") to a status and the field they name.
+func neighborError(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, router.ErrNoNeighbor):
+		writeError(w, http.StatusNotFound, "ip", "%v", err)
+	case errors.Is(err, router.ErrStopping):
+		writeError(w, http.StatusServiceUnavailable, "", "%v", err)
+	default:
+		field, _, _ := strings.Cut(err.Error(), ":")
+		if field != "ip" && field != "mac" && field != "port" {
 			field = ""
 		}
 		writeError(w, http.StatusBadRequest, field, "%v", err)

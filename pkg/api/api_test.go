@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/steer-router/steer/pkg/metrics"
 	"github.com/steer-router/steer/pkg/router"
@@ -21,6 +24,8 @@ import (
 type fakeRouter struct {
 	mu      sync.Mutex
 	routes  map[netip.Prefix]netip.Addr
+	neigh   map[netip.Addr]router.Neighbor
+	nsets   int // AddNeighbor and DeleteNeighbor calls
 	reta    []int
 	workers int
 	healthy bool
@@ -104,6 +109,56 @@ func (f *fakeRouter) DeleteRoute(p netip.Prefix) error {
 		return fmt.Errorf("prefix: %s: %w", p, router.ErrNoRoute)
 	}
 	delete(f.routes, p)
+	return nil
+}
+
+func (f *fakeRouter) Neighbors() []router.Neighbor {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []router.Neighbor
+	for _, n := range f.neigh {
+		out = append(out, n)
+	}
+	return out
+}
+
+// fakeSubnets are the fake router's ports and their connected subnets.
+var fakeSubnets = map[string]netip.Prefix{
+	"lan": netip.MustParsePrefix("10.0.0.0/24"),
+	"wan": netip.MustParsePrefix("203.0.113.0/24"),
+}
+
+// AddNeighbor mimics the router's rules: the port must exist and the
+// address be on its subnet; errors name the field.
+func (f *fakeRouter) AddNeighbor(ip netip.Addr, mac net.HardwareAddr, port string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.nsets++
+	if f.stopped {
+		return router.ErrStopping
+	}
+	sub, ok := fakeSubnets[port]
+	if !ok {
+		return fmt.Errorf("port: no port named %q", port)
+	}
+	if !sub.Contains(ip) {
+		return fmt.Errorf("ip: %s is not on port %s's subnet %s", ip, port, sub)
+	}
+	if f.neigh == nil {
+		f.neigh = map[netip.Addr]router.Neighbor{}
+	}
+	f.neigh[ip] = router.Neighbor{IP: ip, MAC: mac.String(), Port: port, State: "static", Static: true}
+	return nil
+}
+
+func (f *fakeRouter) DeleteNeighbor(ip netip.Addr) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.nsets++
+	if _, ok := f.neigh[ip]; !ok {
+		return fmt.Errorf("ip: %s: %w", ip, router.ErrNoNeighbor)
+	}
+	delete(f.neigh, ip)
 	return nil
 }
 
@@ -444,5 +499,128 @@ func TestRoutes(t *testing.T) {
 	}
 	if r := do(t, h, "DELETE", "/api/v1/routes/198.51.100.0/99", "", auth...); r.code != http.StatusBadRequest {
 		t.Errorf("DELETE /99: %d %s, want 400", r.code, r.body)
+	}
+}
+
+func TestNeighbors(t *testing.T) {
+	f := distributor()
+	h := New(f, Options{Token: "s3cret"})
+	auth := []string{"Authorization", "Bearer s3cret"}
+
+	r := do(t, h, "GET", "/api/v1/neighbors", "")
+	if r.code != http.StatusOK || r.body != "{\"neighbors\":[]}\n" {
+		t.Errorf("GET with no neighbours: %d %q, want an empty list", r.code, r.body)
+	}
+	body := `{"ip":"203.0.113.7","mac":"02:00:00:00:00:07","port":"wan"}`
+	if r := do(t, h, "POST", "/api/v1/neighbors", body); r.code != http.StatusUnauthorized || f.nsets != 0 {
+		t.Errorf("POST without token: %d (router called %d times), want 401", r.code, f.nsets)
+	}
+	if r := do(t, h, "POST", "/api/v1/neighbors", body, "Authorization", "Bearer nope"); r.code != http.StatusUnauthorized || f.nsets != 0 {
+		t.Errorf("POST with a wrong token: %d, want 401", r.code)
+	}
+	r = do(t, h, "POST", "/api/v1/neighbors", body, auth...)
+	if r.code != http.StatusCreated {
+		t.Fatalf("POST: %d %s", r.code, r.body)
+	}
+	var created router.Neighbor
+	if err := json.Unmarshal([]byte(r.body), &created); err != nil || created.IP.String() != "203.0.113.7" ||
+		created.MAC != "02:00:00:00:00:07" || created.Port != "wan" || !created.Static || created.State != "static" {
+		t.Errorf("POST answer %s (%v)", r.body, err)
+	}
+	// Replacing: same IP, new MAC (upper case and dashes parse too).
+	if r := do(t, h, "POST", "/api/v1/neighbors", `{"ip":"203.0.113.7","mac":"02-00-00-00-00-AA","port":"wan"}`, auth...); r.code != http.StatusCreated {
+		t.Errorf("POST replacing: %d %s", r.code, r.body)
+	}
+	r = do(t, h, "GET", "/api/v1/neighbors", "")
+	var got neighborsBody
+	if err := json.Unmarshal([]byte(r.body), &got); err != nil || r.code != http.StatusOK {
+		t.Fatalf("GET: %d %s (%v)", r.code, r.body, err)
+	}
+	if len(got.Neighbors) != 1 || got.Neighbors[0].MAC != "02:00:00:00:00:aa" || got.Neighbors[0].Port != "wan" {
+		t.Errorf("GET after replace: %+v", got.Neighbors)
+	}
+	if !strings.Contains(r.body, `"ip":"203.0.113.7"`) || !strings.Contains(r.body, `"static":true`) {
+		t.Errorf("GET JSON shape: %s", r.body)
+	}
+
+	if r := do(t, h, "DELETE", "/api/v1/neighbors/203.0.113.7", ""); r.code != http.StatusUnauthorized {
+		t.Errorf("DELETE without token: %d, want 401", r.code)
+	}
+	if r := do(t, h, "DELETE", "/api/v1/neighbors/203.0.113.7", "", auth...); r.code != http.StatusNoContent {
+		t.Errorf("DELETE: %d %s", r.code, r.body)
+	}
+	r = do(t, h, "DELETE", "/api/v1/neighbors/203.0.113.7", "", auth...)
+	if e := jsonErr(t, r); r.code != http.StatusNotFound || e.Field != "ip" || !strings.Contains(e.Error, "no such static neighbour") {
+		t.Errorf("DELETE again: %d %s, want 404 naming ip", r.code, r.body)
+	}
+	for _, bad := range []string{"nope", "2001:db8::1", "203.0.113.0%2F24"} {
+		r := do(t, h, "DELETE", "/api/v1/neighbors/"+bad, "", auth...)
+		if r.code != http.StatusBadRequest || jsonErr(t, r).Field != "ip" {
+			t.Errorf("DELETE %s: %d %s, want 400 naming ip", bad, r.code, r.body)
+		}
+	}
+	if r := do(t, h, "PUT", "/api/v1/neighbors", body, auth...); r.code != http.StatusMethodNotAllowed {
+		t.Errorf("PUT /api/v1/neighbors: %d, want 405", r.code)
+	}
+}
+
+func TestNeighborsBadInput(t *testing.T) {
+	cases := []struct {
+		name, body string
+		code       int
+		field, msg string
+	}{
+		{"not JSON", `{"ip":`, 400, "", "invalid JSON"},
+		{"empty body", ``, 400, "", "empty body"},
+		{"unknown field", `{"ip":"203.0.113.7","mac":"02:00:00:00:00:07","port":"wan","vlan":3}`, 400, "vlan", `unknown field "vlan"`},
+		{"ip missing", `{"mac":"02:00:00:00:00:07","port":"wan"}`, 400, "ip", "not an IPv4 address"},
+		{"ip garbage", `{"ip":"203.0.113","mac":"02:00:00:00:00:07","port":"wan"}`, 400, "ip", "not an IPv4 address"},
+		{"ip v6", `{"ip":"2001:db8::7","mac":"02:00:00:00:00:07","port":"wan"}`, 400, "ip", "not an IPv4 address"},
+		{"ip a prefix", `{"ip":"203.0.113.7/32","mac":"02:00:00:00:00:07","port":"wan"}`, 400, "ip", "not an IPv4 address"},
+		{"ip a number", `{"ip":7,"mac":"02:00:00:00:00:07","port":"wan"}`, 400, "ip", "wrong type"},
+		{"mac missing", `{"ip":"203.0.113.7","port":"wan"}`, 400, "mac", "not an Ethernet MAC"},
+		{"mac garbage", `{"ip":"203.0.113.7","mac":"02:00:00:00:07","port":"wan"}`, 400, "mac", "not an Ethernet MAC"},
+		{"mac EUI-64", `{"ip":"203.0.113.7","mac":"02:00:00:00:00:00:00:07","port":"wan"}`, 400, "mac", "not an Ethernet MAC"},
+		{"mac broadcast", `{"ip":"203.0.113.7","mac":"ff:ff:ff:ff:ff:ff","port":"wan"}`, 400, "mac", "multicast or broadcast"},
+		{"mac multicast", `{"ip":"203.0.113.7","mac":"01:00:5e:00:00:01","port":"wan"}`, 400, "mac", "multicast or broadcast"},
+		{"mac zero", `{"ip":"203.0.113.7","mac":"00:00:00:00:00:00","port":"wan"}`, 400, "mac", "zero MAC"},
+		{"port missing", `{"ip":"203.0.113.7","mac":"02:00:00:00:00:07"}`, 400, "port", "required"},
+		{"unknown port", `{"ip":"203.0.113.7","mac":"02:00:00:00:00:07","port":"dmz"}`, 400, "port", `no port named "dmz"`},
+		{"ip off the port's subnet", `{"ip":"10.0.0.7","mac":"02:00:00:00:00:07","port":"wan"}`, 400, "ip", "not on port wan"},
+		{"trailing data", `{"ip":"203.0.113.7","mac":"02:00:00:00:00:07","port":"wan"} 1`, 400, "", "trailing data"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := distributor()
+			r := do(t, New(f, Options{}), "POST", "/api/v1/neighbors", tc.body)
+			if r.code != tc.code {
+				t.Fatalf("code %d, want %d: %s", r.code, tc.code, r.body)
+			}
+			e := jsonErr(t, r)
+			if e.Field != tc.field || !strings.Contains(e.Error, tc.msg) {
+				t.Errorf("error %+v, want field %q and a message containing %q", e, tc.field, tc.msg)
+			}
+			if len(f.Neighbors()) != 0 {
+				t.Error("a neighbour was added from bad input")
+			}
+		})
+	}
+}
+
+func TestNeighborsStopping(t *testing.T) {
+	f := distributor()
+	f.stopped = true
+	r := do(t, New(f, Options{}), "POST", "/api/v1/neighbors", `{"ip":"203.0.113.7","mac":"02:00:00:00:00:07","port":"wan"}`)
+	if r.code != http.StatusServiceUnavailable || !strings.Contains(jsonErr(t, r).Error, "stopping") {
+		t.Errorf("POST while stopping: %d %s, want 503", r.code, r.body)
+	}
+}
+
+func TestExtraCollectors(t *testing.T) {
+	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "steer_test_extra_total", Help: "x"})
+	c.Add(3)
+	r := do(t, New(distributor(), Options{Collectors: []prometheus.Collector{c}}), "GET", "/metrics", "")
+	if !strings.Contains(r.body, "steer_test_extra_total 3") {
+		t.Errorf("/metrics lacks the extra collector:\n%s", r.body)
 	}
 }
