@@ -199,14 +199,29 @@ txbuf_add(struct steer_lcore *lc, struct steer_txbuf *b, struct rte_mbuf *m)
 		txbuf_flush(lc, b);
 }
 
-/* For now the slow path counts and frees; the control thread's ring comes
- * with ARP and ICMP. */
+/* Exceptions wait in slow[] and leave for the control thread in one
+ * enqueue at the end of the burst; the tag tells it why. */
 static inline void
-to_slow_path(struct steer_lcore *lc, struct rte_mbuf *m, unsigned reason,
-	     struct rte_mbuf **dead, uint16_t *n_dead)
+to_slow_path(struct steer_lcore *lc, struct rte_mbuf *m, unsigned reason, int l2bcast, uint32_t nh,
+	     struct rte_mbuf **slow, uint16_t *n_slow)
 {
 	lc->c.slow[reason]++;
-	dead[(*n_dead)++] = m;
+	m->hash.usr = STEER_EXC_TAG(reason, l2bcast, nh);
+	slow[(*n_slow)++] = m;
+}
+
+/* The control thread never makes the fast path wait: whatever its ring
+ * cannot take is counted and freed. */
+static inline void
+slow_flush(struct steer_lcore *lc, struct rte_mbuf **slow, uint16_t n)
+{
+	uint16_t sent = 0;
+	if (likely(lc->exc != NULL))
+		sent = (uint16_t)rte_ring_sp_enqueue_burst(lc->exc, (void *const *)slow, n, NULL);
+	if (unlikely(sent < n)) {
+		lc->c.exc_full += n - sent;
+		rte_pktmbuf_free_bulk(&slow[sent], n - sent);
+	}
 }
 
 static inline void
@@ -222,10 +237,10 @@ steer_process_burst(struct steer_lcore *lc, uint16_t recorded,
 		    struct rte_mbuf **pkts, uint16_t n)
 {
 	struct steer_dp *dp = lc->dp;
-	struct rte_mbuf *look[STEER_BURST], *dead[STEER_BURST];
+	struct rte_mbuf *look[STEER_BURST], *dead[STEER_BURST], *slow[STEER_BURST];
 	uint32_t ips[STEER_BURST], hops[STEER_BURST];
 	uint16_t flags[STEER_BURST];
-	uint16_t n_look = 0, n_dead = 0;
+	uint16_t n_look = 0, n_dead = 0, n_slow = 0;
 	/* Every mbuf of the burst records the same queue, so its TX buffers
 	 * come from one row without reading the mbuf back. */
 	const uint16_t *txbuf_of = lc->txbuf_of[recorded];
@@ -245,7 +260,7 @@ steer_process_burst(struct steer_lcore *lc, uint16_t recorded,
 			flags[n_look] = v;
 			look[n_look++] = m;
 		} else if (v & STEER_V_SLOW) {
-			to_slow_path(lc, m, STEER_V_REASON(v), dead, &n_dead);
+			to_slow_path(lc, m, STEER_V_REASON(v), 0, 0, slow, &n_slow);
 		} else {
 			drop(lc, m, STEER_V_REASON(v), dead, &n_dead);
 		}
@@ -263,13 +278,15 @@ steer_process_burst(struct steer_lcore *lc, uint16_t recorded,
 			if (flags[i] & STEER_V_L2BCAST)
 				drop(lc, m, STEER_DROP_LINK_BROADCAST, dead, &n_dead);
 			else
-				to_slow_path(lc, m, STEER_SLOW_NO_ROUTE, dead, &n_dead);
+				to_slow_path(lc, m, STEER_SLOW_NO_ROUTE, 0, 0, slow, &n_slow);
 			continue;
 		}
-		const struct steer_nexthop *nh = &dp->fib.nh[h & 0x00ffffff];
+		uint32_t nh_idx = h & 0x00ffffff;
+		const struct steer_nexthop *nh = &dp->fib.nh[nh_idx];
+		int l2bcast = (flags[i] & STEER_V_L2BCAST) != 0;
 		if (unlikely(nh->kind >= STEER_NH_LOCAL)) {
 			to_slow_path(lc, m, nh->kind == STEER_NH_LOCAL ? STEER_SLOW_LOCAL : STEER_SLOW_BROADCAST,
-				     dead, &n_dead);
+				     l2bcast, nh_idx, slow, &n_slow);
 			continue;
 		}
 		/* 5.3.4: a link-layer broadcast is not forwarded */
@@ -281,20 +298,20 @@ steer_process_burst(struct steer_lcore *lc, uint16_t recorded,
 		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
 		/* 5.3.1: TTL is checked only for packets we would forward */
 		if (unlikely(ip->time_to_live <= 1)) {
-			to_slow_path(lc, m, STEER_SLOW_TTL_EXCEEDED, dead, &n_dead);
+			to_slow_path(lc, m, STEER_SLOW_TTL_EXCEEDED, 0, nh_idx, slow, &n_slow);
 			continue;
 		}
 		if (unlikely(flags[i] & STEER_V_OPTIONS)) {
-			to_slow_path(lc, m, STEER_SLOW_IP_OPTIONS, dead, &n_dead);
+			to_slow_path(lc, m, STEER_SLOW_IP_OPTIONS, 0, nh_idx, slow, &n_slow);
 			continue;
 		}
 		if (unlikely(nh->kind == STEER_NH_UNRESOLVED)) {
-			to_slow_path(lc, m, STEER_SLOW_UNRESOLVED, dead, &n_dead);
+			to_slow_path(lc, m, STEER_SLOW_UNRESOLVED, 0, nh_idx, slow, &n_slow);
 			continue;
 		}
 		uint16_t out = nh->port;
 		if (unlikely(rte_be_to_cpu_16(ip->total_length) > dp->port[out].mtu)) {
-			to_slow_path(lc, m, STEER_SLOW_FRAGMENTATION_NEEDED, dead, &n_dead);
+			to_slow_path(lc, m, STEER_SLOW_FRAGMENTATION_NEEDED, 0, nh_idx, slow, &n_slow);
 			continue;
 		}
 		ttl_decrement(ip);
@@ -302,6 +319,8 @@ steer_process_burst(struct steer_lcore *lc, uint16_t recorded,
 		txbuf_add(lc, &lc->txbuf[txbuf_of[out]], m);
 	}
 
+	if (n_slow > 0)
+		slow_flush(lc, slow, n_slow);
 	if (n_dead > 0)
 		rte_pktmbuf_free_bulk(dead, n_dead);
 }
@@ -401,6 +420,42 @@ flush_and_publish(struct steer_lcore *lc)
 {
 	steer_flush_all(lc);
 	publish_done(lc);
+}
+
+/* Send the control thread's frames (m->port is the egress port) on the TX
+ * queues this lcore uses for ctl_row, after the forwarded packets buffered
+ * for them. Counted apart from forwarding: they were never received. */
+static void
+ctl_drain(struct steer_lcore *lc)
+{
+	struct rte_mbuf *pkts[STEER_BURST];
+	unsigned n = rte_ring_sc_dequeue_burst(lc->dp->ctl_tx, (void **)pkts, STEER_BURST, NULL);
+
+	for (unsigned i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		uint16_t b = m->port < STEER_MAX_PORTS ? lc->txbuf_of[lc->ctl_row][m->port] : STEER_NO_TXBUF;
+		if (unlikely(b == STEER_NO_TXBUF)) {
+			lc->c.ctl_tx_full++;
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		struct steer_txbuf *t = &lc->txbuf[b];
+		uint16_t sent;
+		txbuf_flush(lc, t);
+		if (t->lock != NULL) {
+			rte_spinlock_lock(t->lock);
+			sent = rte_eth_tx_burst(t->port, t->queue, &m, 1);
+			rte_spinlock_unlock(t->lock);
+		} else {
+			sent = rte_eth_tx_burst(t->port, t->queue, &m, 1);
+		}
+		if (likely(sent == 1)) {
+			lc->c.ctl_tx++;
+		} else {
+			lc->c.ctl_tx_full++;
+			rte_pktmbuf_free(m);
+		}
+	}
 }
 
 /* Backpressure: poll a distributor queue only when every ring can take a
@@ -590,6 +645,8 @@ steer_lcore_main(void *arg)
 			flush_and_publish(lc);
 			if (lc->distributes)
 				reta_sweep(lc);
+			if (lc->ctl_drain)
+				ctl_drain(lc);
 			last_drain = now;
 		}
 	}
@@ -603,6 +660,9 @@ steer_lcore_main(void *arg)
 		}
 	}
 	flush_and_publish(lc);
+	if (lc->ctl_drain)
+		while (!rte_ring_empty(dp->ctl_tx))
+			ctl_drain(lc);
 	rte_rcu_qsbr_thread_offline(dp->qsv, lc->rcu_id);
 	return 0;
 }
@@ -704,6 +764,8 @@ add_txbufs(struct steer_lcore *lc, uint16_t rq)
 		}
 		lc->txbuf_of[rq][p] = b;
 	}
+	if (lc->ctl_row < 0)
+		lc->ctl_row = rq;
 	return 0;
 }
 
@@ -733,6 +795,7 @@ steer_lcore_create(struct steer_dp *dp, unsigned lcore_id, int socket,
 			lc->txbuf_of[q][p] = STEER_NO_TXBUF;
 
 	lc->worker = (int16_t)worker;
+	lc->ctl_row = -1;
 	uint32_t max_bufs = ((uint32_t)n_rx + 1) * STEER_MAX_PORTS;
 	lc->txbuf = rte_zmalloc_socket("steer_txbuf", sizeof(struct steer_txbuf) * max_bufs,
 				       RTE_CACHE_LINE_SIZE, socket);
@@ -822,4 +885,75 @@ steer_lcore_free(struct steer_lcore *lc)
 	rte_free(lc->reta);
 	rte_free(lc->last_seq);
 	rte_free(lc);
+}
+
+/* ctl_tx: single producer (the control thread, serialised in Go), single
+ * consumer (drain, an lcore with TX queues). */
+int
+steer_dp_set_control(struct steer_dp *dp, struct rte_ring *ctl_tx, struct steer_lcore *drain)
+{
+	if (drain->ctl_row < 0)
+		return -EINVAL;
+	dp->ctl_tx = ctl_tx;
+	drain->ctl_drain = 1;
+	return 0;
+}
+
+void
+steer_lcore_set_exc(struct steer_lcore *lc, struct rte_ring *exc)
+{
+	lc->exc = exc;
+}
+
+uint32_t
+steer_exc_take(struct rte_ring *const *rings, uint32_t n_rings, uint32_t *next,
+	       struct steer_exc_meta *meta, uint8_t *buf, uint32_t cap, uint32_t max)
+{
+	struct rte_mbuf *pkts[STEER_BURST];
+	uint32_t got = 0, empty = 0;
+
+	/* Round robin, a small burst per ring, so one flooded lcore cannot
+	 * starve the others' exceptions. */
+	while (got < max && empty < n_rings) {
+		struct rte_ring *r = rings[*next];
+		*next = (*next + 1) % n_rings;
+		uint32_t want = RTE_MIN(max - got, 8u);
+		unsigned n = rte_ring_sc_dequeue_burst(r, (void **)pkts, want, NULL);
+		empty = n == 0 ? empty + 1 : 0;
+		for (unsigned i = 0; i < n; i++, got++) {
+			struct rte_mbuf *m = pkts[i];
+			uint32_t len = RTE_MIN(m->pkt_len, cap);
+			const void *d = rte_pktmbuf_read(m, 0, len, buf + (size_t)got * cap);
+			if (d != NULL && d != buf + (size_t)got * cap)
+				memcpy(buf + (size_t)got * cap, d, len);
+			meta[got].tag = m->hash.usr;
+			meta[got].port = m->port;
+			meta[got].len = d != NULL ? (uint16_t)len : 0;
+			meta[got].pkt_len = m->pkt_len;
+		}
+		if (n > 0)
+			rte_pktmbuf_free_bulk(pkts, n);
+	}
+	return got;
+}
+
+int
+steer_ctl_send(struct steer_dp *dp, struct rte_mempool *mp, uint16_t port,
+	       const uint8_t *frame, uint32_t len)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
+	if (m == NULL)
+		return -ENOBUFS;
+	char *d = rte_pktmbuf_append(m, (uint16_t)len);
+	if (d == NULL || dp->ctl_tx == NULL) {
+		rte_pktmbuf_free(m);
+		return -EMSGSIZE;
+	}
+	memcpy(d, frame, len);
+	m->port = port;
+	if (rte_ring_sp_enqueue(dp->ctl_tx, m) != 0) {
+		rte_pktmbuf_free(m);
+		return -ENOSPC;
+	}
+	return 0;
 }

@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"unsafe"
 
 	"github.com/steer-router/steer/cgo/eal"
@@ -71,6 +72,7 @@ type NextHop struct {
 	Port   uint16
 	DstMAC net.HardwareAddr // neighbour (Forward only)
 	SrcMAC net.HardwareAddr // egress port's MAC (Forward only)
+	Via    netip.Addr       // Unresolved: the gateway to resolve; invalid for a connected subnet
 }
 
 // RxQueue is one (port, queue) pair an lcore polls. Distribute spreads its
@@ -86,6 +88,16 @@ type Dataplane struct {
 	lcores   []*Lcore
 	launched bool
 	nhCount  int // next-hop entries written; append-only once launched
+	ctlLcore int
+	ctlPtr   unsafe.Pointer
+	// Released next-hop indexes, reusable once every lcore has passed a
+	// quiescent state after the release (RCU QSBR token).
+	freeHops []freedHop
+}
+
+type freedHop struct {
+	idx   uint32
+	token uint64
 }
 
 // Lcore is one forwarding lcore's C context.
@@ -143,10 +155,13 @@ func (d *Dataplane) SetFIB(lpm unsafe.Pointer, hops []NextHop) error {
 // returns the index, ready for LPM entries to point at. Entries are never
 // rewritten, so lcores read them without locks.
 func (d *Dataplane) AppendNextHop(h NextHop) (uint32, error) {
-	if d.nhCount >= int(d.dp.fib.nh_cap) {
-		return 0, fmt.Errorf("fastpath: next-hop table full (%d entries)", d.dp.fib.nh_cap)
-	}
 	var dst, src *C.uint8_t
+	if h.Kind == Unresolved && h.Via.IsValid() {
+		via := h.Via.As4()
+		cd := C.CBytes(via[:])
+		defer C.free(cd)
+		dst = (*C.uint8_t)(cd)
+	}
 	if h.Kind == Forward {
 		if len(h.DstMAC) != 6 || len(h.SrcMAC) != 6 {
 			return 0, fmt.Errorf("fastpath: forward next hop needs both MACs (got %v, %v)", h.DstMAC, h.SrcMAC)
@@ -156,11 +171,38 @@ func (d *Dataplane) AppendNextHop(h NextHop) (uint32, error) {
 		defer C.free(cs)
 		dst, src = (*C.uint8_t)(cd), (*C.uint8_t)(cs)
 	}
-	idx := uint32(d.nhCount)
+	idx, reused := d.reusableHop()
+	if !reused && d.nhCount >= int(d.dp.fib.nh_cap) {
+		return 0, fmt.Errorf("fastpath: next-hop table full (%d entries)", d.dp.fib.nh_cap)
+	}
 	C.steer_nh_set(d.dp, C.uint32_t(idx), C.uint8_t(h.Kind), C.uint16_t(h.Port), dst, src)
-	d.nhCount++
+	if !reused {
+		d.nhCount++
+	}
 	return idx, nil
 }
+
+// reusableHop is the oldest released index whose grace period is over, or
+// the next unused one.
+func (d *Dataplane) reusableHop() (uint32, bool) {
+	if len(d.freeHops) > 0 && C.rte_rcu_qsbr_check(d.dp.qsv, C.uint64_t(d.freeHops[0].token), false) == 1 {
+		idx := d.freeHops[0].idx
+		d.freeHops = d.freeHops[1:]
+		return idx, true
+	}
+	return uint32(d.nhCount), false
+}
+
+// ReleaseNextHop says no LPM entry points at idx any more. The index is
+// rewritten only after every lcore has reported a quiescent state, so a
+// lookup that read idx before the LPM change still sees the old entry.
+func (d *Dataplane) ReleaseNextHop(idx uint32) {
+	token := C.rte_rcu_qsbr_start(d.dp.qsv)
+	d.freeHops = append(d.freeHops, freedHop{idx: idx, token: uint64(token)})
+}
+
+// NextHops is how many next-hop entries are in use.
+func (d *Dataplane) NextHops() int { return d.nhCount - len(d.freeHops) }
 
 // RCU is the dataplane's QSBR variable (a *struct rte_rcu_qsbr): every
 // lcore reports quiescent states on it once per loop iteration.
@@ -370,6 +412,9 @@ type Counters struct {
 	FromRings            uint64   // received as a worker
 	WorkerBursts         uint64   // non-empty ring dequeues
 	BackpressureSkips    uint64   // NIC polls skipped for lack of ring room
+	ExceptionRingFull    uint64   // slow-path packets freed: the control thread's ring was full
+	ControlTx            uint64   // frames the control thread made, sent by this lcore
+	ControlTxFull        uint64   // ... dropped: TX queue full
 	Dropped              []uint64 // indexed like DropReasons
 	SlowPath             []uint64 // indexed like SlowReasons
 }
@@ -383,6 +428,7 @@ func (l *Lcore) Counters() Counters {
 		BusyPolls: uint64(c.busy_polls), IdlePolls: uint64(c.idle_polls),
 		HandedOff: uint64(c.handed_off), Local: uint64(c.local), FromRings: uint64(c.from_rings),
 		WorkerBursts: uint64(c.worker_bursts), BackpressureSkips: uint64(c.backpressure_skips),
+		ExceptionRingFull: uint64(c.exc_full), ControlTx: uint64(c.ctl_tx), ControlTxFull: uint64(c.ctl_tx_full),
 		Dropped:  make([]uint64, dropReasonCount),
 		SlowPath: make([]uint64, slowReasonCount),
 	}

@@ -42,7 +42,7 @@
 	X(TX_FULL, "tx_full")                                                  \
 	X(RING_FULL, "ring_full")
 
-/* Packets handed to the slow path (for now it counts and frees them). */
+/* Packets handed to the slow path: the control thread's exception ring. */
 #define STEER_SLOW_REASONS(X)                                                  \
 	X(ARP, "arp")                                                          \
 	X(LOCAL, "local")                                                      \
@@ -71,6 +71,12 @@ extern const char *const steer_slow_names[STEER_SLOW_MAX];
 #define STEER_V_OPTIONS 0x800   /* with LOOKUP: header has options */
 #define STEER_V_REASON(v) ((v) & 0xff)
 
+/* What an exception carries for the control thread, in mbuf hash.usr (the
+ * RSS hash is spent by then): the slow reason, whether the frame arrived as
+ * link-layer broadcast, and the next hop the LPM gave (0 when none). */
+#define STEER_EXC_L2BCAST 0x80
+#define STEER_EXC_TAG(reason, l2bcast, nh) ((uint32_t)(reason) | ((l2bcast) ? STEER_EXC_L2BCAST : 0) | ((uint32_t)(nh) << 8))
+
 /* Kinds of next hop. LOCAL and BROADCAST entries are /32s the control plane
  * installs for the router's own and subnet broadcast addresses, so one LPM
  * lookup answers "for us?" and "where to?" at once. */
@@ -81,7 +87,10 @@ enum steer_nh_kind {
 	STEER_NH_BROADCAST,     /* network or broadcast address of a connected subnet */
 };
 
-/* 16 bytes; dst and src MAC first so one 12-byte copy rewrites Ethernet. */
+/* 16 bytes; dst and src MAC first so one 12-byte copy rewrites Ethernet.
+ * An UNRESOLVED entry keeps its gateway's IPv4 address (network order) in
+ * the first four bytes of dst, 0 for a connected subnet: the slow path
+ * resolves the gateway, or the packet's destination. */
 struct steer_nexthop {
 	struct rte_ether_addr dst;
 	struct rte_ether_addr src;
@@ -123,6 +132,9 @@ struct steer_dp {
 	uint64_t drain_tsc;        /* flush partial TX buffers after this many cycles */
 	struct steer_fib fib;
 	struct rte_rcu_qsbr *qsv;  /* lcores report quiescent states here */
+	/* Frames the control thread sends (ARP, ICMP, packets that waited for
+	 * ARP): one lcore drains this ring onto its TX queues. */
+	struct rte_ring *ctl_tx;
 	uint16_t n_lcores;         /* RCU thread ids handed out */
 	struct steer_port port[STEER_MAX_PORTS];
 	rte_spinlock_t txq_lock[STEER_MAX_PORTS][STEER_MAX_QUEUES];
@@ -139,6 +151,9 @@ struct steer_counters {
 	uint64_t from_rings;       /* dequeued as a worker */
 	uint64_t worker_bursts;    /* non-empty ring dequeues */
 	uint64_t backpressure_skips; /* NIC polls skipped: a ring lacked room */
+	uint64_t exc_full;         /* slow-path packets freed: exception ring full */
+	uint64_t ctl_tx;           /* control-thread frames sent */
+	uint64_t ctl_tx_full;      /* control-thread frames dropped: TX queue full */
 	uint64_t drop[STEER_DROP_MAX];
 	uint64_t slow[STEER_SLOW_MAX];
 } __rte_cache_aligned;
@@ -200,6 +215,10 @@ struct steer_lcore {
 	uint8_t *reta;             /* this RX lcore's view of the RETA */
 	uint32_t reta_gen;         /* dp->reta_gen this view has fully caught up with */
 	uint64_t *last_seq;        /* per bucket: seq of its last packet */
+	/* slow path */
+	struct rte_ring *exc;      /* to the control thread (SPSC); NULL: free */
+	uint8_t ctl_drain;         /* this lcore sends the control thread's frames */
+	int32_t ctl_row;           /* txbuf_of row for those frames, -1: none */
 	struct steer_counters c;
 } __rte_cache_aligned;
 
@@ -215,6 +234,24 @@ int steer_dp_share_txqs(struct steer_dp *dp, struct steer_lcore **lc, int n);
 void steer_lcore_free(struct steer_lcore *lc);
 void steer_nh_set(struct steer_dp *dp, uint32_t idx, uint8_t kind, uint16_t port,
 		  const uint8_t *dst, const uint8_t *src);
+int steer_dp_set_control(struct steer_dp *dp, struct rte_ring *ctl_tx, struct steer_lcore *drain);
+void steer_lcore_set_exc(struct steer_lcore *lc, struct rte_ring *exc);
+
+/* Control thread side of the exception rings: dequeue up to max packets
+ * round robin over the rings, copy each frame (up to cap bytes) into
+ * buf + i * cap, fill meta and free the mbufs. */
+struct steer_exc_meta {
+	uint32_t tag;              /* STEER_EXC_TAG */
+	uint16_t port;             /* ingress */
+	uint16_t len;              /* bytes copied */
+	uint32_t pkt_len;          /* bytes the frame had */
+};
+uint32_t steer_exc_take(struct rte_ring *const *rings, uint32_t n_rings, uint32_t *next,
+			struct steer_exc_meta *meta, uint8_t *buf, uint32_t cap, uint32_t max);
+/* Queue a frame for transmission on port by the draining lcore: 0, or
+ * -ENOBUFS (no mbuf) / -ENOSPC (ring full). */
+int steer_ctl_send(struct steer_dp *dp, struct rte_mempool *mp, uint16_t port,
+		   const uint8_t *frame, uint32_t len);
 
 /* The lcore loop, for rte_eal_remote_launch. */
 int steer_lcore_main(void *arg);
