@@ -1,0 +1,151 @@
+package reload
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/steer-router/steer/pkg/config"
+)
+
+// Outcome is how one reload ended.
+type Outcome string
+
+// The outcomes, also the result label of steer_config_reloads_total.
+const (
+	Applied Outcome = "applied" // every change in effect (possibly none)
+	Refused Outcome = "refused" // unreadable or invalid file, or a change that needs a restart: nothing touched
+	Failed  Outcome = "failed"  // the router refused a change: the others were undone
+)
+
+// Reloader re-reads one config file on request and applies what changed
+// since the config it was created with (or the last reload that took
+// effect). One reload runs at a time.
+type Reloader struct {
+	path string
+	log  *zap.Logger
+	load func(string) (*config.Config, error)
+
+	mu    sync.Mutex
+	cfg   *config.Config // the running config (routes and neighbours: see state)
+	state State          // the file's routes and neighbours as the router has them
+
+	reloads *prometheus.CounterVec
+	lastOK  prometheus.Gauge
+}
+
+// New returns a reloader for the config at path, which cfg was loaded
+// from and the router started with. It keeps a copy of cfg, so it can be
+// created before the router starts.
+func New(path string, cfg *config.Config, log *zap.Logger) *Reloader {
+	rl := &Reloader{path: path, log: log, load: config.Load, cfg: clone(cfg), state: FromConfig(cfg),
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "steer_config_reloads_total",
+			Help: "Config reloads (SIGHUP) by result: applied, refused (invalid file or a change that needs a restart) or failed (the router refused a change; the reload was undone).",
+		}, []string{"result"}),
+		lastOK: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "steer_config_last_reload_success",
+			Help: "1 when the last config reload was applied (or none was asked for yet), 0 when it was refused or failed.",
+		}),
+	}
+	for _, o := range []Outcome{Applied, Refused, Failed} {
+		rl.reloads.WithLabelValues(string(o))
+	}
+	rl.lastOK.Set(1)
+	return rl
+}
+
+// Collectors are the reload metrics, for the API's registry.
+func (rl *Reloader) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{rl.reloads, rl.lastOK}
+}
+
+// clone deep-copies a config (exported fields, derived ones included).
+func clone(c *config.Config) *config.Config {
+	b, err := json.Marshal(c)
+	if err != nil {
+		panic(fmt.Sprintf("reload: copying the config: %v", err))
+	}
+	var out config.Config
+	if err := json.Unmarshal(b, &out); err != nil {
+		panic(fmt.Sprintf("reload: copying the config: %v", err))
+	}
+	return &out
+}
+
+// Reload reads the file again and applies the differences in routes and
+// neighbours to r. It refuses the whole reload, changing nothing, when the
+// file is invalid or anything else differs (that needs a restart). Every
+// outcome is logged: one error line for a refusal or failure, one info
+// line per applied change and a summary.
+func (rl *Reloader) Reload(r Router) Outcome {
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	o := rl.reload(r)
+	rl.reloads.WithLabelValues(string(o)).Inc()
+	if o == Applied {
+		rl.lastOK.Set(1)
+	} else {
+		rl.lastOK.Set(0)
+	}
+	return o
+}
+
+func (rl *Reloader) reload(r Router) Outcome {
+	rl.log.Info("reloading the config", zap.String("config", rl.path))
+	next, err := rl.load(rl.path)
+	if err != nil {
+		var ps config.Problems
+		if errors.As(err, &ps) {
+			lines := make([]string, len(ps))
+			for i, p := range ps {
+				lines[i] = p.Error()
+			}
+			rl.log.Error(fmt.Sprintf("reload refused: %s has %d problem(s): %s; keeping the running config",
+				rl.path, len(ps), strings.Join(lines, "; ")), zap.Strings("problems", lines))
+		} else {
+			rl.log.Error(fmt.Sprintf("reload refused: %v; keeping the running config", err))
+		}
+		return Refused
+	}
+	if fields := RestartFields(rl.cfg, next); len(fields) > 0 {
+		rl.log.Error(fmt.Sprintf("reload refused: %s; needs a restart", strings.Join(fields, ", ")),
+			zap.Strings("fields", fields))
+		return Refused
+	}
+	plan := Diff(rl.state, FromConfig(next))
+	if len(plan) == 0 {
+		rl.log.Info("reload applied: no route or neighbour changed")
+		rl.cfg = next
+		return Applied
+	}
+	res := Apply(r, rl.state, plan)
+	rl.state = res.State
+	if !res.OK() {
+		undone := make([]string, len(res.RolledBack))
+		for i, c := range res.RolledBack {
+			undone[i] = c.String()
+		}
+		rl.log.Error(fmt.Sprintf("reload failed: %s: %v; undid the %d change(s) made before it, keeping the running routes and neighbours",
+			res.Failed.Change, res.Failed.Err, len(res.RolledBack)),
+			zap.String("failed", res.Failed.Change.String()), zap.Strings("undone", undone))
+		for _, f := range res.RollbackFailed {
+			rl.log.Error(fmt.Sprintf("reload: could not undo %s: %v; it stays in effect", f.Change, f.Err))
+		}
+		return Failed
+	}
+	for _, c := range res.Applied {
+		rl.log.Info("reload: " + c.String())
+	}
+	n := plan.Counts()
+	rl.log.Info("reload applied",
+		zap.Int("routes_added", n[RouteAdded]), zap.Int("routes_removed", n[RouteRemoved]), zap.Int("routes_changed", n[RouteChanged]),
+		zap.Int("neighbors_added", n[NeighborAdded]), zap.Int("neighbors_removed", n[NeighborRemoved]), zap.Int("neighbors_changed", n[NeighborChanged]))
+	rl.cfg = next
+	return Applied
+}
