@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // minimal is the smallest valid config: everything else is defaulted.
@@ -33,8 +34,13 @@ func TestDefaults(t *testing.T) {
 		Lcores:      []Lcore{{Lcore: 1, Rx: []RxQueue{{Port: "lan", Queue: 0}}}},
 		Mempool:     Mempool{Mbufs: 0, Cache: 256, DataRoom: 2176},
 		Distributor: Distributor{RingSize: 1024, RetaSize: 128, Burst: 32, OnFull: "drop"},
-		Metrics:     Metrics{Listen: "127.0.0.1:9464"},
-		Log:         Log{Level: "info", Format: "auto"},
+		SlowPath:    SlowPath{RingSize: 1024, Rate: 20000},
+		ARP: ARP{ReachableTime: "30s", StaleTime: "60s", RetransTime: "1s", FailedHold: "20s",
+			MaxRetries: 3, MaxPending: 8, MaxEntries: 4096,
+			Reachable: 30 * time.Second, Stale: time.Minute, Retrans: time.Second, Hold: 20 * time.Second},
+		ICMP:    ICMP{Rate: 100, Burst: 50},
+		Metrics: Metrics{Listen: "127.0.0.1:9464"},
+		Log:     Log{Level: "info", Format: "auto"},
 	}
 	if !reflect.DeepEqual(*cfg, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", *cfg, want)

@@ -8,6 +8,7 @@ package config
 import (
 	"net/netip"
 	"os"
+	"time"
 )
 
 // Config is the whole configuration of one steer process.
@@ -19,6 +20,9 @@ type Config struct {
 	Distributor Distributor `mapstructure:"distributor"`
 	Routes      []Route     `mapstructure:"routes"`
 	Neighbors   []Neighbor  `mapstructure:"neighbors"`
+	SlowPath    SlowPath    `mapstructure:"slow_path"`
+	ARP         ARP         `mapstructure:"arp"`
+	ICMP        ICMP        `mapstructure:"icmp"`
 	Metrics     Metrics     `mapstructure:"metrics"`
 	Log         Log         `mapstructure:"log"`
 }
@@ -92,6 +96,32 @@ type Distributor struct {
 	RetaSize int    `mapstructure:"reta_size"`
 	Burst    int    `mapstructure:"burst"`
 	OnFull   string `mapstructure:"on_full"` // drop | backpressure
+}
+
+// SlowPath sizes the exception path from the lcores to the control thread.
+type SlowPath struct {
+	RingSize int `mapstructure:"ring_size"` // per-lcore exception ring
+	Rate     int `mapstructure:"rate"`      // packets per second the control thread takes
+}
+
+// ARP tunes neighbour resolution (RFC 826) and the neighbour table.
+// Durations are Go duration strings ("30s"); validation derives the values.
+type ARP struct {
+	ReachableTime string `mapstructure:"reachable_time"` // confirmed -> stale after this
+	StaleTime     string `mapstructure:"stale_time"`     // stale -> probed after this
+	RetransTime   string `mapstructure:"retrans_time"`   // first retry; doubles per retry
+	FailedHold    string `mapstructure:"failed_hold"`    // failed entries suppress requests this long
+	MaxRetries    int    `mapstructure:"max_retries"`    // requests per resolution attempt
+	MaxPending    int    `mapstructure:"max_pending"`    // packets queued per unresolved neighbour
+	MaxEntries    int    `mapstructure:"max_entries"`    // neighbour table bound
+
+	Reachable, Stale, Retrans, Hold time.Duration `mapstructure:"-"` // derived
+}
+
+// ICMP rate-limits the error messages the router sends (token bucket).
+type ICMP struct {
+	Rate  int `mapstructure:"rate"`  // errors per second; 0 sends none
+	Burst int `mapstructure:"burst"` // bucket depth
 }
 
 // Route is a static route; Via must be on a connected subnet.

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Limits checked by Validate.
@@ -67,6 +68,7 @@ func (c *Config) Validate() Problems {
 	v.distributor(c)
 	v.routes(c)
 	v.neighbors(c)
+	v.slowPath(c)
 	v.metrics(c)
 	v.log(c)
 	return v.ps
@@ -594,6 +596,35 @@ func loopbackHost(host string) bool {
 func (v *validator) log(c *Config) {
 	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	v.oneOf("log.format", c.Log.Format, "auto", "console", "json")
+}
+
+func (v *validator) slowPath(c *Config) {
+	v.pow2Range("slow_path.ring_size", c.SlowPath.RingSize, 64, 65536)
+	v.intRange("slow_path.rate", c.SlowPath.Rate, 100, 10000000)
+	a := &c.ARP
+	a.Reachable = v.duration("arp.reachable_time", a.ReachableTime, time.Second, 24*time.Hour)
+	a.Stale = v.duration("arp.stale_time", a.StaleTime, time.Second, 24*time.Hour)
+	a.Retrans = v.duration("arp.retrans_time", a.RetransTime, 10*time.Millisecond, time.Minute)
+	a.Hold = v.duration("arp.failed_hold", a.FailedHold, 0, time.Hour)
+	v.intRange("arp.max_retries", a.MaxRetries, 1, 20)
+	v.intRange("arp.max_pending", a.MaxPending, 0, 1024)
+	v.intRange("arp.max_entries", a.MaxEntries, 16, 1<<20)
+	v.intRange("icmp.rate", c.ICMP.Rate, 0, 1000000)
+	v.intRange("icmp.burst", c.ICMP.Burst, 1, 1000000)
+}
+
+// duration parses a Go duration string within [lo, hi].
+func (v *validator) duration(f, s string, lo, hi time.Duration) time.Duration {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		v.add(f, s, "must be a duration such as 500ms, 30s or 5m")
+		return 0
+	}
+	if d < lo || d > hi {
+		v.add(f, s, "must be %s..%s", lo, hi)
+		return 0
+	}
+	return d
 }
 
 func (v *validator) intRange(f string, n, lo, hi int) {

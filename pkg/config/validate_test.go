@@ -165,6 +165,16 @@ func TestRules(t *testing.T) {
 		{name: "burst too big", sets: []kv{s("distributor.burst", 33)}, field: "distributor.burst", msg: "1..32"},
 		{name: "on_full unknown", sets: []kv{s("distributor.on_full", "block")}, field: "distributor.on_full", msg: "drop, backpressure", value: "block"},
 
+		// slow path, ARP, ICMP
+		{name: "slow ring not power of two", sets: []kv{s("slow_path.ring_size", 1000)}, field: "slow_path.ring_size", msg: "power of two 64..65536", value: "1000"},
+		{name: "slow rate too low", sets: []kv{s("slow_path.rate", 10)}, field: "slow_path.rate", msg: "100..10000000", value: "10"},
+		{name: "arp duration garbage", sets: []kv{s("arp.reachable_time", "soon")}, field: "arp.reachable_time", msg: "must be a duration", value: "soon"},
+		{name: "arp retrans too short", sets: []kv{s("arp.retrans_time", "1ms")}, field: "arp.retrans_time", msg: "10ms..1m0s"},
+		{name: "arp retries zero", sets: []kv{s("arp.max_retries", 0)}, field: "arp.max_retries", msg: "1..20", value: "0"},
+		{name: "arp table too small", sets: []kv{s("arp.max_entries", 1)}, field: "arp.max_entries", msg: "16..1048576"},
+		{name: "icmp rate negative", sets: []kv{s("icmp.rate", -1)}, field: "icmp.rate", msg: "0..1000000", value: "-1"},
+		{name: "icmp burst zero", sets: []kv{s("icmp.burst", 0)}, field: "icmp.burst", msg: "1..1000000"},
+
 		// routes
 		{name: "route prefix missing", sets: []kv{s("routes[0].prefix", del)}, field: "routes[0].prefix", msg: "required"},
 		{name: "route prefix garbage", sets: []kv{s("routes[0].prefix", "banana")}, field: "routes[0].prefix", msg: "not an IPv4 prefix", value: "banana"},

@@ -69,9 +69,13 @@ type NextHop struct {
 	Kind Kind
 	Port int
 	MAC  net.HardwareAddr // Forward only
+	// Unresolved only: the gateway the slow path resolves; invalid for a
+	// connected subnet, where it resolves the packet's destination.
+	Via netip.Addr
 }
 
-func (h NextHop) key() string { return fmt.Sprintf("%d/%d/%s", h.Kind, h.Port, h.MAC) }
+// Key identifies equal next hops (they share one table entry).
+func (h NextHop) Key() string { return fmt.Sprintf("%d/%d/%s/%s", h.Kind, h.Port, h.MAC, h.Via) }
 
 // Entry is one LPM prefix and the index of its next hop.
 type Entry struct {
@@ -120,7 +124,7 @@ func Build(ifaces []Interface, routes []Route, neighbors []Neighbor) (*Table, er
 		if !ok {
 			return nil, fmt.Errorf("route %s via %s: gateway is on no connected subnet", r.Prefix, r.Via)
 		}
-		hop := NextHop{Kind: Unresolved, Port: port}
+		hop := NextHop{Kind: Unresolved, Port: port, Via: r.Via}
 		if n, ok := b.neighMC[r.Via]; ok && n.Port == port {
 			hop = NextHop{Kind: Forward, Port: port, MAC: n.MAC}
 		}
@@ -141,11 +145,11 @@ func (b *builder) add(p netip.Prefix, hop NextHop, o Origin, via netip.Addr) {
 	if i, ok := b.byPfx[p]; ok && b.t.Entries[i].Origin <= o {
 		return
 	}
-	idx, ok := b.hopIdx[hop.key()]
+	idx, ok := b.hopIdx[hop.Key()]
 	if !ok {
 		idx = len(b.t.NextHops)
 		b.t.NextHops = append(b.t.NextHops, hop)
-		b.hopIdx[hop.key()] = idx
+		b.hopIdx[hop.Key()] = idx
 	}
 	e := Entry{Prefix: p, NextHop: idx, Origin: o, Via: via}
 	if i, ok := b.byPfx[p]; ok {

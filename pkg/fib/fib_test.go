@@ -64,10 +64,10 @@ func TestNextHopsAreShared(t *testing.T) {
 	}
 	seen := map[string]bool{}
 	for _, h := range tab.NextHops {
-		if seen[h.key()] {
+		if seen[h.Key()] {
 			t.Errorf("next hop %v appears twice", h)
 		}
-		seen[h.key()] = true
+		seen[h.Key()] = true
 	}
 }
 
