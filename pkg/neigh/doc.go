@@ -53,10 +53,10 @@
 //
 // The caller classifies each ARP packet it receives on a port:
 //
-//   - Reply: a reply whose target is one of our addresses. Existing entry:
-//     Reachable with the sender's MAC (confirms reachability). No entry: one is
-//     created as Stale (RFC 826 adds the sender when we are the target; Stale
-//     because nobody asked, so reachability is not confirmed).
+//   - Reply: a reply whose target is one of our addresses: Reachable with the
+//     sender's MAC (it confirms reachability), whatever the entry's state. With
+//     no entry one is created (RFC 826 adds the sender when we are the target;
+//     Linux does so only with arp_accept=1, and then also as Reachable).
 //   - RequestToUs: a request whose target is one of our addresses. RFC 826 adds
 //     the sender: a new entry is Stale (like Linux). An Incomplete or Failed
 //     entry also becomes Stale with the sender's MAC and its queue is flushed

@@ -331,17 +331,12 @@ func (t *Table) Learn(port int, ip netip.Addr, mac net.HardwareAddr, kind LearnK
 			return
 		}
 		t.setState(e, Incomplete, now) // transient: update makes it usable
-		t.st.Learnt++
-		t.update(e, mac, Stale, now)
-		return
-	}
-	if e.state == Static {
+	} else if e.state == Static {
 		if !bytes.Equal(e.mac, mac) {
 			t.st.StaticConflicts++
 		}
 		return
-	}
-	if e.port != port {
+	} else if e.port != port {
 		t.st.Invalid++
 		return
 	}
