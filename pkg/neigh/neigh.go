@@ -266,7 +266,9 @@ func validMAC(m net.HardwareAddr) bool {
 
 // Resolve hands the table a packet for neighbour ip on port (pkt may be nil to
 // just start resolution, e.g. for a static route's gateway). See the package
-// doc for what happens in each state.
+// doc for what happens in each state. A static entry is used as configured,
+// on its own port; a dynamic entry on another port than port is resolved
+// again on port (the FIB moved it), keeping its queued packets.
 func (t *Table) Resolve(port int, ip netip.Addr, pkt []byte) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
