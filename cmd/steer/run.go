@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/steer-router/steer/pkg/config"
 	"github.com/steer-router/steer/pkg/logging"
 	"github.com/steer-router/steer/pkg/metrics"
+	"github.com/steer-router/steer/pkg/reload"
 	"github.com/steer-router/steer/pkg/router"
 )
 
@@ -27,7 +29,7 @@ func runCmd() *cobra.Command {
 	var exitOnIdle time.Duration
 	cmd := &cobra.Command{
 		Use:   "run --config FILE",
-		Short: "forward until SIGINT/SIGTERM, then stop cleanly and exit 0",
+		Short: "forward until SIGINT/SIGTERM, then stop cleanly and exit 0; SIGHUP re-reads the config",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig(cmd, path)
@@ -44,13 +46,16 @@ func runCmd() *cobra.Command {
 			// Subscribe before DPDK starts so an early signal still stops cleanly.
 			sig := make(chan os.Signal, 1)
 			signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			rl := reload.New(path, cfg, log)
 
 			r, err := router.Start(cfg, log)
 			if err != nil {
 				log.Error("start-up failed", zap.Error(err))
 				return exitError{1}
 			}
-			stopAPI, err := startAPI(cfg, r, log)
+			stopAPI, err := startAPI(cfg, r, log, rl.Collectors()...)
 			if err != nil {
 				log.Error("start-up failed", zap.Error(err))
 				if _, err := r.Stop(); err != nil {
@@ -59,11 +64,18 @@ func runCmd() *cobra.Command {
 				return exitError{1}
 			}
 			idleCh, stopWatch := watchIdle(r, exitOnIdle)
-			select {
-			case s := <-sig:
-				log.Info("stopping", zap.String("signal", s.String()))
-			case <-idleCh:
-				log.Info("stopping", zap.Duration("idle", exitOnIdle))
+		wait:
+			for {
+				select {
+				case <-hup: // routes and neighbours change live; the rest needs a restart
+					rl.Reload(r)
+				case s := <-sig:
+					log.Info("stopping", zap.String("signal", s.String()))
+					break wait
+				case <-idleCh:
+					log.Info("stopping", zap.Duration("idle", exitOnIdle))
+					break wait
+				}
 			}
 			// Nothing may read the counters while they are freed: the idle
 			// watch and the HTTP endpoint end before the router stops.
@@ -101,7 +113,7 @@ const apiShutdown = 2 * time.Second
 // empty). Listening happens here, so a busy address is a start-up error.
 // The returned function stops the server: in-flight requests get
 // apiShutdown to finish, then their connections are closed.
-func startAPI(cfg *config.Config, r *router.Router, log *zap.Logger) (func(), error) {
+func startAPI(cfg *config.Config, r *router.Router, log *zap.Logger, extra ...prometheus.Collector) (func(), error) {
 	if cfg.Metrics.Listen == "" {
 		log.Info("HTTP API disabled (metrics.listen is empty)")
 		return func() {}, nil
@@ -112,9 +124,10 @@ func startAPI(cfg *config.Config, r *router.Router, log *zap.Logger) (func(), er
 	}
 	token := cfg.Metrics.APIToken()
 	h := api.New(r, api.Options{
-		Token: token,
-		Build: metrics.BuildInfo{Version: version, DPDK: dpdkVersion()},
-		Logf:  func(format string, args ...any) { log.Info(fmt.Sprintf(format, args...)) },
+		Token:      token,
+		Build:      metrics.BuildInfo{Version: version, DPDK: dpdkVersion()},
+		Logf:       func(format string, args ...any) { log.Info(fmt.Sprintf(format, args...)) },
+		Collectors: extra,
 	})
 	srv := &http.Server{
 		Handler:           h,
