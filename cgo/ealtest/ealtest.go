@@ -14,6 +14,10 @@ import (
 	"github.com/steer-router/steer/cgo/eal"
 )
 
+// MemoryMB is the EAL memory (-m, without hugepages) of the tests that
+// follow; a TestMain may raise it before calling Main or Run.
+var MemoryMB = 256
+
 // Main is a TestMain body: EAL with lcores "0-1" plus vdevs, the tests,
 // EAL cleanup, exit.
 func Main(m *testing.M, vdevs ...string) { os.Exit(Run(m, "0-1", vdevs...)) }
@@ -31,7 +35,7 @@ func Run(m *testing.M, lcores string, vdevs ...string) int {
 	if strings.Contains(lcores, "@") {
 		lflag = "--lcores"
 	}
-	args := []string{name, lflag, lcores, "--no-huge", "-m", "256", "--no-pci",
+	args := []string{name, lflag, lcores, "--no-huge", "-m", fmt.Sprint(MemoryMB), "--no-pci",
 		"--file-prefix", fmt.Sprintf("steer-test-%s-%d", name, os.Getpid()), "--log-level", "*:error"}
 	for _, v := range vdevs {
 		args = append(args, "--vdev", v)

@@ -1,0 +1,102 @@
+package fib_test
+
+// Load benchmarks: `go test` runs none of them; `make bench` runs
+//
+//	go test -run '^$' -bench Load1M -benchtime 1x ./cgo/fib/
+//
+// in the package's TestMain EAL (--no-huge, 256 MB): 1M routes need 64 MiB of
+// tbl24, the RIB's nodes and a tbl8 group (1 KiB) per /24 holding longer
+// prefixes.
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/steer-router/steer/cgo/fib"
+)
+
+// tableMix is a prefix-length mix like a full Internet table's (most /24,
+// then /22-/23, few shorter), plus a few longer prefixes, which need tbl8s.
+var tableMix = []struct {
+	bits   int
+	permil int
+}{
+	{16, 10}, {17, 5}, {18, 10}, {19, 20}, {20, 40}, {21, 40}, {22, 90}, {23, 90},
+	{24, 660}, {25, 10}, {26, 10}, {27, 7}, {28, 8},
+}
+
+// RandomTable returns n distinct prefixes drawn from 1.0.0.0-223.255.255.255
+// with tableMix's lengths, seeded so every run loads the same table.
+func RandomTable(n int, seed uint64) []netip.Prefix {
+	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	seen := make(map[netip.Prefix]struct{}, n)
+	out := make([]netip.Prefix, 0, n)
+	for len(out) < n {
+		x := r.IntN(1000)
+		bits := 24
+		for _, m := range tableMix {
+			if x < m.permil {
+				bits = m.bits
+				break
+			}
+			x -= m.permil
+		}
+		v := uint32(1<<24) + r.Uint32N(223<<24)
+		p := netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}), bits).Masked()
+		if _, dup := seen[p]; dup {
+			continue
+		}
+		seen[p] = struct{}{}
+		out = append(out, p)
+	}
+	return out
+}
+
+func BenchmarkLoad1M(b *testing.B) {
+	const n = 1_000_000
+	ps := RandomTable(n, 1)
+	long := 0
+	for _, p := range ps {
+		if p.Bits() > 24 {
+			long++
+		}
+	}
+	hops := make([]uint64, n)
+	for i := range hops {
+		hops[i] = uint64(i % 1024)
+	}
+	var free time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		// Create and fill, as pkg/router does at start (AddBulk sorts the
+		// random prefixes first: that is part of the time). Freeing is timed
+		// apart: rte_rib_free removes node by node.
+		tab, err := fib.New(fmt.Sprintf("bench_fib_%d", i), 0, n+1024, long+256, noRoute)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := tab.AddBulk(ps, hops); err != nil {
+			tab.Free()
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		// Every prefix's first address must find a route (the prefix itself
+		// or a longer one inside it).
+		for j := 0; j < n; j += 997 {
+			if _, ok := tab.Lookup(ps[j].Addr()); !ok {
+				tab.Free()
+				b.Fatalf("%s has no route after the load", ps[j])
+			}
+		}
+		t0 := time.Now()
+		tab.Free()
+		free += time.Since(t0)
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "routes/s")
+	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/load")
+	b.ReportMetric(free.Seconds()/float64(b.N), "s/free")
+}
