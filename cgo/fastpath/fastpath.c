@@ -26,17 +26,25 @@ const char *const steer_slow_names[STEER_SLOW_MAX] = {STEER_SLOW_REASONS(STEER_N
 #define ETH_IPV4_MIN (RTE_ETHER_HDR_LEN + IPV4_MIN_HDR)
 
 /* One's-complement sum of an IPv4 header, folded to 16 bits: 0xffff when
- * the checksum is right. The usual 20-byte header is five 32-bit loads
- * (~10 instructions); headers with options take the generic loop. */
+ * the checksum is right. The usual 20-byte header is two 64-bit and one
+ * 32-bit load added with end-around carry (RFC 1071 allows any word size),
+ * all in registers; headers with options take the generic loop. */
 static inline uint16_t
 ipv4_hdr_sum(const struct rte_ipv4_hdr *ip, uint32_t hlen)
 {
 	if (likely(hlen == IPV4_MIN_HDR)) {
-		uint32_t w[5];
-		memcpy(w, ip, sizeof(w)); /* compiles to five loads */
-		uint64_t s = (uint64_t)w[0] + w[1] + w[2] + w[3] + w[4];
+		const uint8_t *p = (const uint8_t *)ip;
+		uint64_t a, b, s;
+		uint32_t c;
+		memcpy(&a, p, 8);
+		memcpy(&b, p + 8, 8);
+		memcpy(&c, p + 16, 4);
+		s = a + b;
+		s += s < b;
+		s += c;
+		s += s < c;
 		s = (s & 0xffffffff) + (s >> 32);
-		s = (s & 0xffff) + (s >> 16);
+		s = (s & 0xffffffff) + (s >> 32);
 		s = (s & 0xffff) + (s >> 16);
 		s = (s & 0xffff) + (s >> 16);
 		return (uint16_t)s;
