@@ -164,12 +164,6 @@ prefetch_ahead(struct rte_mbuf **pkts, uint16_t i, uint16_t n)
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i + PREFETCH_AHEAD], void *));
 }
 
-static inline uint16_t *
-recorded_rxq(const struct steer_dp *dp, struct rte_mbuf *m)
-{
-	return RTE_MBUF_DYNFIELD(m, dp->rxq_field, uint16_t *);
-}
-
 static inline void
 txbuf_flush(struct steer_lcore *lc, struct steer_txbuf *b)
 {
@@ -259,7 +253,6 @@ steer_process_burst(struct steer_lcore *lc, uint16_t recorded,
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 		prefetch_ahead(pkts, i, n);
-		*recorded_rxq(dp, m) = recorded;
 		/* m->port: after a distributor hop a burst mixes ingress ports */
 		int v = classify(rte_pktmbuf_mtod(m, const uint8_t *), m->data_len, m->pkt_len,
 				 &dp->port[m->port].mac, m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK,

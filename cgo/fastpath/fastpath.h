@@ -128,7 +128,8 @@ struct steer_dp {
 	/* The RETA the control plane wants: bucket -> worker. Each RX lcore
 	 * follows it bucket by bucket, once the old worker has drained. */
 	uint8_t reta_want[STEER_MAX_RETA];
-	int rxq_field;             /* mbuf dynfield offset of the recorded RX queue */
+	int rxq_field;             /* mbuf dynfield registered for the recorded RX queue; the
+				    * fast path does not write it: a burst carries its queue */
 	uint64_t drain_tsc;        /* flush partial TX buffers after this many cycles */
 	struct steer_fib fib;
 	struct rte_rcu_qsbr *qsv;  /* lcores report quiescent states here */
@@ -256,9 +257,10 @@ int steer_ctl_send(struct steer_dp *dp, struct rte_mempool *mp, uint16_t port,
 /* The lcore loop, for rte_eal_remote_launch. */
 int steer_lcore_main(void *arg);
 
-/* One burst through the L3 pipeline. recorded is written to each mbuf's
- * dynfield and picks the TX queue: the NIC RX queue in run-to-completion,
- * the worker's software queue id after a distributor hop. */
+/* One burst through the L3 pipeline. recorded picks the TX queue for the
+ * whole burst: the NIC RX queue in run-to-completion, the worker's software
+ * queue id after a distributor hop (nothing reads it back from the mbufs, so
+ * it is not stored in them). */
 void steer_process_burst(struct steer_lcore *lc, uint16_t recorded,
 			 struct rte_mbuf **pkts, uint16_t n);
 void steer_flush_all(struct steer_lcore *lc);
