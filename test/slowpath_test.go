@@ -537,7 +537,9 @@ func TestSlowPathICMPRateZero(t *testing.T) {
 // connected lan, no neighbour) make steer ask for 10.0.0.77 on lan (ARP
 // requests from the lan address and MAC to the broadcast, no more than
 // max_retries + 1), and when nobody answers each queued packet draws an
-// ICMP host unreachable from the wan address back to its source.
+// ICMP host unreachable from the wan address back to its source (quoting
+// it as received, or with the TTL already decremented: RFC 1812 4.3.2.3
+// allows either).
 func TestSlowPathHostUnreachable(t *testing.T) {
 	requireSlowPath(t)
 	lanMAC, wanMAC := PortMACs(t)
@@ -588,7 +590,7 @@ func TestSlowPathHostUnreachable(t *testing.T) {
 		}
 		got++
 		checkICMPError(t, fmt.Sprintf("packet %d to 10.0.0.77", i), fs[0], icmpErr{Type: icmpUnreachable, Code: 1,
-			Src: "203.0.113.1", Dst: "198.51.100.9", SrcMAC: wanMAC, DstMAC: WanPeerMAC, Orig: ip})
+			Src: "203.0.113.1", Dst: "198.51.100.9", SrcMAC: wanMAC, DstMAC: WanPeerMAC, Orig: ip, Decremented: true})
 	}
 	t.Logf("%d ARP requests, %d of %d queued packets answered with host unreachable", requests, got, len(origs))
 	if got == 0 {
