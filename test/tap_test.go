@@ -500,8 +500,8 @@ func TestTapARPFlood(t *testing.T) {
 	wantPings(t, tn.A, tapHostB, 3, 3) // resolved both ways before measuring
 	base := ping(t, tn.A, tapHostB, 40, "0.05")
 	baseUDP := tn.iperf(t, true, 2, "50M")
-	t.Logf("without flood: ping A -> B every 50 ms %d/%d answered, avg rtt %.3f ms; iperf3 UDP 50 Mbit/s 2 s: %.1f Mbit/s, %.2f%% lost, %.0f out of order",
-		base.Recv, base.Sent, base.AvgRTT, baseUDP.BitsPerSecond/1e6, baseUDP.LostPercent, baseUDP.OutOfOrder)
+	t.Logf("without flood: ping A -> B every 50 ms %d/%d answered, avg rtt %.3f ms; iperf3 UDP 50 Mbit/s 2 s: %.1f Mbit/s, %.2f%% lost (%.2f%% on the way), %.0f out of order",
+		base.Recv, base.Sent, base.AvgRTT, baseUDP.BitsPerSecond/1e6, baseUDP.LostPercent, baseUDP.NetLostPercent(), baseUDP.OutOfOrder)
 
 	fd, err := tn.A.PacketSocket(tn.LanIf)
 	if err != nil {
@@ -560,8 +560,8 @@ func TestTapARPFlood(t *testing.T) {
 	}
 	var underUDP iperfResult
 	during(floodPPS, "iperf3", func() { underUDP = tn.iperf(t, true, 2, "50M") })
-	t.Logf("with flood at %d/s: iperf3 UDP 50 Mbit/s 2 s: %.1f Mbit/s, %.2f%% lost, %.0f out of order",
-		floodPPS, underUDP.BitsPerSecond/1e6, underUDP.LostPercent, underUDP.OutOfOrder)
+	t.Logf("with flood at %d/s: iperf3 UDP 50 Mbit/s 2 s: %.1f Mbit/s, %.2f%% lost (%.2f%% on the way), %.0f out of order",
+		floodPPS, underUDP.BitsPerSecond/1e6, underUDP.LostPercent, underUDP.NetLostPercent(), underUDP.OutOfOrder)
 	if underUDP.OutOfOrder != 0 || baseUDP.OutOfOrder != 0 {
 		t.Errorf("UDP datagrams out of order: %.0f without, %.0f with the flood", baseUDP.OutOfOrder, underUDP.OutOfOrder)
 	}
