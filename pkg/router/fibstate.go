@@ -121,7 +121,15 @@ func (r *Router) setEntry(p netip.Prefix, h fib.NextHop) error {
 		r.unref(idx)
 		return nil
 	}
-	if err := r.lpm.Add(p, idx); err != nil {
+	err = r.lpm.Add(p, idx)
+	if err != nil {
+		// Out of tbl8 groups may only mean deleted ones still wait for a
+		// grace period (an lcore descheduled on a busy host): wait for one
+		// and try once more; the LPM reclaims them on the retry.
+		r.dp.Synchronize()
+		err = r.lpm.Add(p, idx)
+	}
+	if err != nil {
 		r.unref(idx)
 		return err
 	}
