@@ -7,97 +7,12 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/steer-router/steer/pkg/trafgen"
 )
-
-// ---- is the slow path there? ----
-
-var (
-	slowOnce sync.Once
-	slowLive bool
-	slowWhy  string
-	slowErr  string
-)
-
-// requireSlowPath skips the test until steer answers on its slow path
-// (ARP and ICMP). It asks once per test process, with a run of the
-// standard topology on one ARP request for 10.0.0.1: the slow path is
-// there when the stats file has a "slow_path" object or an ARP reply comes
-// out. Either alone is enough, so a slow path that counts but does not
-// answer makes the tests fail rather than skip. STEER_E2E_SLOWPATH=force
-// runs them regardless.
-func requireSlowPath(t *testing.T) {
-	t.Helper()
-	if !slowPathIsLive(t) && os.Getenv("STEER_E2E_SLOWPATH") != "force" {
-		t.Skip("waiting for slow path: steer neither answers ARP nor reports a slow_path object in its stats file")
-	}
-}
-
-// slowPathIsLive is requireSlowPath's probe, for tests that run either way.
-func slowPathIsLive(t *testing.T) bool {
-	t.Helper()
-	lanMAC, _ := PortMACs(t)
-	slowOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "steer-e2e-slowprobe-")
-		if err != nil {
-			slowErr = err.Error()
-			return
-		}
-		defer os.RemoveAll(dir)
-		b := &Bed{T: t, Dir: dir, Prefix: fmt.Sprintf("e2e%d-slowprobe", os.Getpid()), Bin: steerBin}
-		defer os.RemoveAll(b.RuntimeDir())
-		req := arpFrame(trafgen.BroadcastMAC(), LanHostMAC, 1, LanHostMAC, "10.0.0.2", nil, "10.0.0.1")
-		if err := trafgen.WritePcap(b.Path("lan-in.pcap"), [][]byte{req}); err != nil {
-			slowErr = err.Error()
-			return
-		}
-		if err := trafgen.WritePcap(b.Path("wan-in.pcap"), nil); err != nil {
-			slowErr = err.Error()
-			return
-		}
-		cfg := b.WriteConfig(Standard())
-		stats := b.Path("stats.json")
-		r := b.Run("run", "--config", cfg, "--exit-on-idle", idle.String(), "--stats-file", stats)
-		if r.Code != 0 {
-			slowErr = "slow-path probe: want exit 0\n" + r.String()
-			return
-		}
-		raw, err := os.ReadFile(stats)
-		if err != nil {
-			slowErr = err.Error()
-			return
-		}
-		var top map[string]json.RawMessage
-		if err := json.Unmarshal(raw, &top); err != nil {
-			slowErr = fmt.Sprintf("slow-path probe: stats file: %v", err)
-			return
-		}
-		if _, ok := top["slow_path"]; ok {
-			slowLive, slowWhy = true, "the stats file has a slow_path object"
-		}
-		out, err := trafgen.ReadPcap(b.Path("lan-out.pcap"))
-		if err != nil {
-			slowErr = err.Error()
-			return
-		}
-		for i, fr := range out {
-			if f := decodeOut("lan", i, fr); f.ARP != nil && f.ARP.Op == 2 && bytes.Equal(f.ARP.SHA, lanMAC) {
-				slowLive, slowWhy = true, slowWhy+" (steer answered an ARP request)"
-			}
-		}
-	})
-	if slowErr != "" {
-		t.Fatal(slowErr)
-	}
-	return slowLive
-}
 
 // ---- running steer on the standard topology ----
 

@@ -386,7 +386,6 @@ func TestTapStaticNeighbours(t *testing.T) {
 // unrouted net gets "Destination Net Unreachable" from 10.91.1.1, and
 // iperf3 TCP and UDP go through without reordering.
 func TestTapRouter(t *testing.T) {
-	requireSlowPath(t)
 	tn := startTapNet(t, false, "")
 	t.Run("ping router", func(t *testing.T) {
 		wantPings(t, tn.A, tapRouterLan, 5, 4)
@@ -490,13 +489,10 @@ const (
 // answers ARP afterwards and stops cleanly without leaking. Then the same
 // ping under a flood as fast as the kernel writes, more than the tap PMD
 // reads (one read() per frame), so the tap's own queue drops pings too:
-// logged, and steer must still forward. Without the slow path the router
-// runs with static neighbours (ARP is then only counted). Traffic
-// generators run off the lcore's CPU.
+// logged, and steer must still forward. Traffic generators run off the
+// lcore's CPU.
 func TestTapARPFlood(t *testing.T) {
-	static := !slowPathIsLive(t)
-	tn := startTapNet(t, static, fmt.Sprintf("slow_path: {rate: %d}\n", floodSlowRate))
-	t.Logf("static neighbours: %v", static)
+	tn := startTapNet(t, false, fmt.Sprintf("slow_path: {rate: %d}\n", floodSlowRate))
 	wantPings(t, tn.A, tapHostB, 3, 3) // resolved both ways before measuring
 	base := ping(t, tn.A, tapHostB, 40, "0.05")
 	baseUDP := tn.iperf(t, true, 2, "50M")
@@ -573,13 +569,11 @@ func TestTapARPFlood(t *testing.T) {
 		t.Errorf("under a top-speed flood steer forwarded %d packets, %d pings answered", f3.forwarded, fast.Recv)
 	}
 
-	if !static {
-		// The slow path is not wedged: A forgets the router's MAC and
-		// must resolve it again.
-		tn.A.IP("neigh", "flush", "dev", tn.LanIf)
-		wantPings(t, tn.A, tapRouterLan, 3, 2)
-		wantPings(t, tn.A, tapHostB, 3, 2)
-	}
+	// The slow path is not wedged: A forgets the router's MAC and must
+	// resolve it again.
+	tn.A.IP("neigh", "flush", "dev", tn.LanIf)
+	wantPings(t, tn.A, tapRouterLan, 3, 2)
+	wantPings(t, tn.A, tapHostB, 3, 2)
 	s, _ := tn.Stop()
 	lan := s.Port(t, "lan")
 	t.Logf("steer: lan port rx %d (missed %d, no mbuf %d); slowpath.arp %d; lcores forwarded %d",
