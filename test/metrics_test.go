@@ -133,8 +133,10 @@ type apiStats struct {
 		TxPackets uint64 `json:"tx_packets"`
 	} `json:"ports"`
 	Totals struct {
-		RxPackets uint64 `json:"rx_packets"`
-		TxPackets uint64 `json:"tx_packets"`
+		RxPackets uint64            `json:"rx_packets"`
+		TxPackets uint64            `json:"tx_packets"`
+		Dropped   map[string]uint64 `json:"dropped"`
+		SlowPath  map[string]uint64 `json:"slowpath"`
 	} `json:"totals"`
 	Mempool struct {
 		Size  int `json:"size"`

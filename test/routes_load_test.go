@@ -14,27 +14,7 @@ import (
 	"github.com/steer-router/steer/pkg/trafgen"
 )
 
-// liveStats is the part of /api/v1/stats the run-time control tests read.
-type liveStats struct {
-	Ports []struct {
-		Name      string `json:"name"`
-		RxPackets uint64 `json:"rx_packets"`
-		TxPackets uint64 `json:"tx_packets"`
-	} `json:"ports"`
-	Totals struct {
-		RxPackets uint64            `json:"rx_packets"`
-		TxPackets uint64            `json:"tx_packets"`
-		Dropped   map[string]uint64 `json:"dropped"`
-		SlowPath  map[string]uint64 `json:"slowpath"`
-	} `json:"totals"`
-	Mempool struct {
-		Size  int `json:"size"`
-		InUse int `json:"in_use"`
-	} `json:"mempool"`
-}
-
-// portTx is the named port's ethdev TX count.
-func (s liveStats) portTx(t *testing.T, name string) uint64 {
+func (s apiStats) portTx(t *testing.T, name string) uint64 {
 	t.Helper()
 	for _, p := range s.Ports {
 		if p.Name == name {
@@ -46,7 +26,7 @@ func (s liveStats) portTx(t *testing.T, name string) uint64 {
 }
 
 // live reads /api/v1/stats, failing the test if it cannot.
-func (a *apiClient) live() liveStats {
+func (a *apiClient) live() apiStats {
 	a.t.Helper()
 	s, err := a.tryLive()
 	if err != nil {
@@ -56,8 +36,8 @@ func (a *apiClient) live() liveStats {
 }
 
 // tryLive reads /api/v1/stats (safe off the test's goroutine).
-func (a *apiClient) tryLive() (liveStats, error) {
-	var s liveStats
+func (a *apiClient) tryLive() (apiStats, error) {
+	var s apiStats
 	code, body, _, err := a.do("GET", "/api/v1/stats", "")
 	if err == nil && code != 200 {
 		err = fmt.Errorf("GET /api/v1/stats: %d %s", code, body)
