@@ -254,6 +254,16 @@ func (e slowEnv) Lookup(dst netip.Addr) (slowpath.Hop, bool) {
 	return slowHop(h), ok
 }
 
+func (e slowEnv) LinkUp(port int) bool {
+	for _, p := range e.r.ports {
+		if int(p.id) == port {
+			l, err := p.id.Link()
+			return err == nil && l.Up
+		}
+	}
+	return false
+}
+
 func slowHop(h fib.NextHop) slowpath.Hop {
 	return slowpath.Hop{Kind: fastpath.NextHopKind(h.Kind), Port: h.Port, MAC: h.MAC, Via: h.Via}
 }

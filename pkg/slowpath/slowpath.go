@@ -55,6 +55,8 @@ type Env interface {
 	HopOf(idx uint32) (Hop, bool)
 	// Lookup routes dst like the fast path would.
 	Lookup(dst netip.Addr) (Hop, bool)
+	// LinkUp reports a port's link state.
+	LinkUp(port int) bool
 }
 
 // Config tunes the slow path.
@@ -76,6 +78,10 @@ const tick = time.Millisecond
 
 // neighTick is how often neighbour timers run.
 const neighTick = 100 * time.Millisecond
+
+// linkTick is how often link states are read (a link that comes up is
+// announced with gratuitous ARP).
+const linkTick = time.Second
 
 // frameCap bounds the bytes copied per exception: a jumbo frame plus VLAN tags.
 const frameCap = 9216 + 22
@@ -106,10 +112,10 @@ func New(cfg Config, ports []Port, env Env, log *zap.Logger) *SlowPath {
 			s.ours[a.Addr()] = p.ID
 		}
 	}
-	s.limiter = icmp.NewLimiter(cfg.ICMPRate, max(cfg.ICMPBurst, 1), nil)
+	s.limiter = icmp.NewLimiter(cfg.ICMPRate, max(cfg.ICMPBurst, 1), now)
 	nc := cfg.Neigh
 	nc.OnLink = s.onLink
-	s.nt = neigh.New(nc, hooks{s}, nil)
+	s.nt = neigh.New(nc, hooks{s}, now)
 	return s
 }
 
@@ -144,7 +150,11 @@ func (s *SlowPath) Run(stop <-chan struct{}) {
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	perTick := max(s.cfg.Rate*int(tick)/int(time.Second), 1)
-	lastNeigh := time.Now()
+	lastNeigh, lastLink := time.Now(), time.Now()
+	up := map[int]bool{}
+	for id := range s.ports {
+		up[id] = s.env.LinkUp(id)
+	}
 	for {
 		select {
 		case <-stop:
@@ -160,17 +170,40 @@ func (s *SlowPath) Run(stop <-chan struct{}) {
 				lastNeigh = now
 			}
 			s.hostUnreachable()
+			if now.Sub(lastLink) >= linkTick {
+				s.watchLinks(up)
+				lastLink = now
+			}
 		}
 	}
 }
 
 func (s *SlowPath) announce() {
 	for _, p := range s.ports {
-		for _, a := range p.Prefixes {
-			if s.send(p.ID, arp.Gratuitous(p.MAC, a.Addr())) {
-				s.c.arpGratuitousSent.Add(1)
-			}
+		s.announcePort(p)
+	}
+}
+
+func (s *SlowPath) announcePort(p Port) {
+	for _, a := range p.Prefixes {
+		if s.send(p.ID, arp.Gratuitous(p.MAC, a.Addr())) {
+			s.c.arpGratuitousSent.Add(1)
 		}
+	}
+}
+
+// watchLinks announces the addresses of a port whose link came up (RFC
+// 5227 2.3: neighbours may have cached another MAC meanwhile). A link that
+// goes down changes nothing here: its neighbours fail their probes if it
+// stays down.
+func (s *SlowPath) watchLinks(up map[int]bool) {
+	for id, p := range s.ports {
+		now := s.env.LinkUp(id)
+		if now && !up[id] {
+			s.log.Info("link up: announcing the port's addresses", zap.String("port", p.Name))
+			s.announcePort(p)
+		}
+		up[id] = now
 	}
 }
 
