@@ -531,8 +531,7 @@ func (h hooks) Send(port int, mac net.HardwareAddr, pkt []byte) {
 // Dropped: a packet could not reach its neighbour. When resolution failed,
 // its sender learns: host unreachable (RFC 1812 4.3.3.? / 5.2.7.1).
 func (h hooks) Dropped(pkt []byte, reason string) {
-	s := h.s
-	s.drop("neighbor_" + reason)
+	s := h.s // counted by the table (arp.queue_dropped)
 	if reason != neigh.DropFailed {
 		return
 	}

@@ -3,6 +3,8 @@ package slowpath
 import (
 	"sync"
 	"sync/atomic"
+
+	"github.com/steer-router/steer/pkg/icmp"
 )
 
 // counters are written by the loop (and the neighbour hooks) and read by
@@ -105,6 +107,7 @@ func (s *SlowPath) Stats() Stats {
 	st.ICMP.Received, st.ICMP.EchoReplies = c.icmpIn.Load(), c.icmpEchoReplies.Load()
 	st.ICMP.RateLimited = c.icmpRateLimited.Load()
 	st.ICMP.Errors = c.icmpErrors.copy(ErrorKinds...)
-	st.ICMP.Suppressed = c.icmpSuppressed.copy()
+	st.ICMP.Suppressed = c.icmpSuppressed.copy(icmp.ReasonTruncated, icmp.ReasonBadHeader, icmp.ReasonBroadcast,
+		icmp.ReasonFragment, icmp.ReasonBadSource, icmp.ReasonICMPError)
 	return st
 }
