@@ -262,6 +262,10 @@ func (s *SlowPath) arpIn(port int, frame []byte) {
 	for _, a := range pt.Prefixes {
 		toUs = toUs || a.Addr() == p.TargetIP
 	}
+	// A gratuitous ARP (sender IP = target IP) announces and asks nothing
+	// (RFC 5227 2.3): one for our own address is a conflict, neither a
+	// request to answer nor a reply to learn.
+	toUs = toUs && !p.IsGratuitous()
 	switch {
 	case p.Op == arp.OpRequest && toUs && !p.IsProbe():
 		s.c.arpRequestsIn.Add(1)
