@@ -1333,36 +1333,51 @@ func TestRun(t *testing.T) {
 // FuzzHandle feeds arbitrary frames under every reason: the slow path must
 // never panic, whatever it does with them.
 func FuzzHandle(f *testing.F) {
-	f.Add(uint8(0), false, uint8(nhViaGW), arp.Request(macA, hostA, ip0, nil))
-	f.Add(uint8(0), false, uint8(0), arpFrame(arp.OpReply, mac1, macGW, gw, mac1, ip1))
-	f.Add(uint8(1), false, uint8(0), ipFrame(macA, icmpPkt(f, ipSpec{src: hostA, dst: ip0}, 8, 0, 1, 1, []byte("x"))))
-	f.Add(uint8(3), true, uint8(0), ipFrame(macA, udpPkt(f, ipSpec{src: hostA, dst: far, ttl: 1}, 1, 2, nil)))
-	f.Add(uint8(5), false, uint8(nhViaGW), ipFrame(macA, udpPkt(f, ipSpec{src: hostA, dst: far}, 1, 2, pattern(40))))
-	f.Add(uint8(6), false, uint8(nhGWFwd), ipFrame(macA, ipRaw(f, ipSpec{src: hostA, dst: far, proto: 17,
-		options: []layers.IPv4Option{{OptionType: 0x83, OptionLength: 7, OptionData: []byte{4, 1, 2, 3, 4}}}}, pattern(900))))
-	f.Add(uint8(7), false, uint8(nhC), ipFrame(macA, ipRaw(f, ipSpec{src: hostA, dst: hostC, proto: 17, mf: true, fragOff: 9,
-		options: []layers.IPv4Option{{OptionType: 0x94, OptionLength: 4, OptionData: []byte{0, 0}}}}, pattern(1200))))
-	f.Fuzz(func(t *testing.T, reason uint8, l2 bool, nh uint8, frame []byte) {
+	f.Add(uint8(0), false, true, uint8(nhViaGW), arp.Request(macA, hostA, ip0, nil))
+	f.Add(uint8(0), false, true, uint8(0x10), arpFrame(arp.OpReply, mac1, macGW, gw, mac1, ip1))
+	f.Add(uint8(1), false, true, uint8(0), ipFrame(macA, icmpPkt(f, ipSpec{src: hostA, dst: ip0}, 8, 0, 1, 1, []byte("x"))))
+	f.Add(uint8(3), true, true, uint8(0), ipFrame(macA, udpPkt(f, ipSpec{src: hostA, dst: far, ttl: 1}, 1, 2, nil)))
+	f.Add(uint8(5), false, true, uint8(nhViaGW), ipFrame(macA, udpPkt(f, ipSpec{src: hostA, dst: far}, 1, 2, pattern(40))))
+	f.Add(uint8(6), false, true, uint8(nhGWFwd), ipFrame(macA, ipRaw(f, ipSpec{src: hostA, dst: far, proto: 17,
+		options: []layers.IPv4Option{{OptionType: 0x83, OptionLength: 7, OptionData: []byte{4, 1, 2, 3, 4}}}}, pattern(100))))
+	f.Add(uint8(7), false, true, uint8(nhC), ipFrame(macA, ipRaw(f, ipSpec{src: hostA, dst: hostC, proto: 17, mf: true, fragOff: 9,
+		options: []layers.IPv4Option{{OptionType: 0x94, OptionLength: 4, OptionData: []byte{0, 0}}}}, pattern(700))))
+	f.Fuzz(func(t *testing.T, reason uint8, l2, fixSum bool, nh uint8, frame []byte) {
+		// Random bytes rarely carry a good header checksum: fix it up, so
+		// that what lies past the header checks is fuzzed too.
+		if fixSum && len(frame) >= 34 {
+			if hl := 14 + int(frame[14]&0xf)*4; hl >= 34 && len(frame) >= hl {
+				frame = slices.Clone(frame)
+				frame[24], frame[25] = 0, 0
+				binary.BigEndian.PutUint16(frame[24:], ipv4.Checksum(frame[14:hl]))
+			}
+		}
 		old := now
 		clk := &fakeClock{t: time.Unix(1e9, 0)}
 		now = clk.Now
 		defer func() { now = old }()
 		env := newEnv()
 		s := New(Config{Rate: 1000, ICMPRate: 1e6, ICMPBurst: 1 << 20}, testPorts(), env, zap.NewNop())
+		// The fuzzed reason, then every reason (and one past them), on a
+		// port (maybe none) chosen by nh's high bits.
 		n := len(fastpath.SlowReasons)
-		for _, r := range []int{int(reason) % (n + 1), 0, 1, 2, 3, 4, 5, 6, 7} {
-			for port := range 4 {
-				s.handle(fastpath.Exception{Reason: r % (n + 1), L2Broadcast: l2, NextHop: uint32(nh % 16),
-					Port: uint16(port), Frame: slices.Clone(frame)})
-			}
+		port := uint16(nh>>4) % 4
+		reasons := append([]int{int(reason) % (n + 1)}, make([]int, n+1)...)
+		for r := range n + 1 {
+			reasons[r+1] = r
 		}
-		for range 80 {
-			clk.Advance(100 * time.Millisecond)
+		for _, r := range reasons {
+			s.handle(fastpath.Exception{Reason: r, L2Broadcast: l2, NextHop: uint32(nh % 16),
+				Port: port, Frame: slices.Clone(frame)})
+		}
+		// Past every neighbour timer: resolutions fail, senders are told.
+		for range 10 {
+			clk.Advance(time.Second)
 			s.nt.Tick()
 			s.hostUnreachable()
 		}
 		st := s.Stats()
-		if st.Taken != uint64(4*9) {
+		if st.Taken != uint64(len(reasons)) {
 			t.Fatalf("taken %d", st.Taken)
 		}
 		for _, sf := range env.take() {
