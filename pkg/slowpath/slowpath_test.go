@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"maps"
 	"net"
 	"net/netip"
 	"slices"
@@ -1386,4 +1387,38 @@ func FuzzHandle(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A port whose link comes up announces its addresses; one going down or
+// staying up does not.
+func TestWatchLinks(t *testing.T) {
+	h := newHarness(t, defaultConfig())
+	h.env.down = map[int]bool{0: true, 2: true}
+	up := map[int]bool{0: false, 1: true, 2: false}
+	h.s.watchLinks(up)
+	h.sent(0)
+	h.env.mu.Lock()
+	h.env.down = map[int]bool{1: true, 2: true}
+	h.env.mu.Unlock()
+	h.s.watchLinks(up)
+	out := h.sent(2)
+	var got []netip.Addr
+	for _, f := range out {
+		p, err := arp.Parse(f.frame)
+		if err != nil || f.port != 0 || !p.IsGratuitous() || !bytes.Equal(p.SenderMAC, mac0) {
+			t.Fatalf("not an announcement on port 0: %d %x", f.port, f.frame)
+		}
+		got = append(got, p.SenderIP)
+	}
+	if want := []netip.Addr{ip0, ip0b}; !slices.Equal(got, want) {
+		t.Errorf("announced %v, want %v", got, want)
+	}
+	if !maps.Equal(up, map[int]bool{0: true, 1: false, 2: false}) {
+		t.Errorf("link states %v", up)
+	}
+	h.s.watchLinks(up)
+	h.sent(0)
+	if st := h.s.Stats(); st.ARP.GratuitousSent != 2 {
+		t.Errorf("stats %+v", st.ARP)
+	}
 }
