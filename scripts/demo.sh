@@ -62,6 +62,7 @@ if command -v jq >/dev/null 2>&1; then
 		(.totals.dropped | to_entries[] | select(.value > 0) | "  \(.key): \(.value)"),
 		"slow path: \([.totals.slowpath[]] | add)",
 		(.totals.slowpath | to_entries[] | select(.value > 0) | "  \(.key): \(.value)"),
+		"control thread answered: \(.slow_path.arp.replies_sent) ARP replies, \(.slow_path.icmp.echo_replies) echo replies, \([.slow_path.icmp.errors[]] | add) ICMP errors (\(.slow_path.icmp.errors | to_entries | map(select(.value > 0) | "\(.key) \(.value)") | join(", "))); sent \(.slow_path.arp.requests_sent) ARP requests, \(.slow_path.arp.gratuitous_sent) gratuitous ARPs",
 		"mbufs in use after close: \(.mempool.in_use_after_close) of \(.mempool.size)"
 	' $STATS
 else
@@ -78,6 +79,11 @@ for title, key in (("dropped:  ", "dropped"), ("slow path:", "slowpath")):
     for k, v in sorted(t[key].items()):
         if v:
             print("  %s: %d" % (k, v))
+sp = s["slow_path"]
+errs = sp["icmp"]["errors"]
+print("control thread answered: %d ARP replies, %d echo replies, %d ICMP errors (%s); sent %d ARP requests, %d gratuitous ARPs" % (
+    sp["arp"]["replies_sent"], sp["icmp"]["echo_replies"], sum(errs.values()),
+    ", ".join("%s %d" % (k, v) for k, v in sorted(errs.items()) if v), sp["arp"]["requests_sent"], sp["arp"]["gratuitous_sent"]))
 m = s["mempool"]
 print("mbufs in use after close: %d of %d" % (m["in_use_after_close"], m["size"]))
 ' $STATS

@@ -27,6 +27,7 @@ PKGS=(
 	libpcap-dev
 	iproute2 tcpdump jq python3
 	iputils-ping iperf3 # the tap end-to-end tests ping and iperf through steer
+	traceroute procps   # ... traceroute through it; sysctl in their namespaces
 	ca-certificates # the Go module proxy is reached over HTTPS
 )
 

@@ -159,11 +159,57 @@ func TestDropAndSlowPathClasses(t *testing.T) {
 	if s.Totals.RxPackets != uint64(len(lanIn)+len(wanIn)) || s.Totals.TxPackets != good {
 		t.Errorf("totals: rx %d tx %d, want rx %d tx %d", s.Totals.RxPackets, s.Totals.TxPackets, len(lanIn)+len(wanIn), good)
 	}
-	checkPort(t, s, "lan", len(lanIn), len(goodWan))
-	checkPort(t, s, "wan", len(wanIn), len(goodLan))
+	// The slow path forwards what it can of its share: the packets with
+	// IP options (unchanged but for TTL and checksum) and, split to the
+	// MTU, the two oversized packets without DF. The rest of the class
+	// packets never come out (ICMP and ARP answers are control frames).
+	wanOut, soft := splitClassFrames(b.ReadForwarded("wan-out.pcap"))
+	lanOut, softLan := splitClassFrames(b.ReadForwarded("lan-out.pcap"))
+	if len(softLan) != 0 {
+		t.Errorf("lan-out: %d class packets came out, want none", len(softLan))
+	}
+	var options, fragments int
+	for _, f := range soft {
+		in, err := trafgen.Parse(f)
+		switch {
+		case err != nil:
+			t.Errorf("wan-out: slow-path frame does not parse: %v", err)
+		case in.IHL > 5 && in.TTL == 63:
+			options++
+		case in.MF || in.FragOffset > 0:
+			fragments++
+			if in.TotalLen > 1500 {
+				t.Errorf("wan-out: fragment of %d bytes exceeds the MTU", in.TotalLen)
+			}
+		default:
+			t.Errorf("wan-out: class packet forwarded: % x", f[:min(48, len(f))])
+		}
+	}
+	if options != 2 || fragments != 4 {
+		t.Errorf("slow path forwarded %d packets with options (want 2) and %d fragments (want 4, two per oversized packet)", options, fragments)
+	}
+	// soft_forwarded also counts the 3 unresolved packets queued for ARP.
+	if s.SlowPath == nil || s.SlowPath.SoftForwarded != 7 || s.SlowPath.Fragmented != 2 {
+		t.Errorf("slow_path counters: %+v, want soft_forwarded 7, fragmented 2", s.SlowPath)
+	}
+	checkPort(t, b, s, "lan", len(lanIn), len(goodWan))
+	checkPort(t, b, s, "wan", len(wanIn), len(goodLan)+len(soft))
 
-	// Only the good packets come out, all of them, rewritten and in order.
-	checkOutputs(t, b, lanMAC, wanMAC, goodLan, goodWan)
+	// All the good packets come out, rewritten and in order.
+	checkOutputFrames(t, wanOut, lanOut, lanMAC, wanMAC, goodLan, goodWan)
+}
+
+// splitClassFrames separates the good traffic (flows below 5000) from the
+// class packets (flows 5000+, or fragments that carry no tag).
+func splitClassFrames(frames [][]byte) (good, class [][]byte) {
+	for _, f := range frames {
+		if tag, ok := trafgen.ScanTag(f); ok && tag.Flow < 5000 {
+			good = append(good, f)
+		} else {
+			class = append(class, f)
+		}
+	}
+	return good, class
 }
 
 // spread inserts the bad frames evenly among the good ones.

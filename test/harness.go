@@ -468,7 +468,17 @@ type Stats struct {
 		InUseAfterStop  int `json:"in_use_after_stop"`
 		InUseAfterClose int `json:"in_use_after_close"`
 	} `json:"mempool"`
-	Raw string `json:"-"`
+	SlowPath *SlowPathCounters `json:"slow_path"`
+	Raw      string            `json:"-"`
+}
+
+// SlowPathCounters are the control thread's counters the suite checks
+// (the stats file has more; see pkg/slowpath.Stats).
+type SlowPathCounters struct {
+	Taken         uint64 `json:"taken"`
+	Sent          uint64 `json:"sent"`
+	SoftForwarded uint64 `json:"soft_forwarded"`
+	Fragmented    uint64 `json:"fragmented"`
 }
 
 // Port returns the named port's stats (failing the test without it).
@@ -860,4 +870,58 @@ func Eventually(t *testing.T, within time.Duration, cond func() (bool, string)) 
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// ---- frames the router itself sends ----
+
+// RouterAddrs are the router's addresses in the configs of this suite.
+var RouterAddrs = map[[4]byte]bool{{10, 0, 0, 1}: true, {203, 0, 113, 1}: true}
+
+// IsControlFrame reports whether an output frame came from the router's
+// control thread rather than being forwarded: ARP (gratuitous announcements
+// at start, replies, requests) or IPv4 from one of the router's addresses
+// (ICMP echo replies and errors).
+func IsControlFrame(f []byte) bool {
+	if len(f) < 14 {
+		return false
+	}
+	switch {
+	case f[12] == 0x08 && f[13] == 0x06:
+		return true
+	case f[12] == 0x08 && f[13] == 0x00 && len(f) >= 34:
+		return RouterAddrs[[4]byte(f[26:30])]
+	}
+	return false
+}
+
+// ReadForwarded reads an output pcap without the control frames.
+func (b *Bed) ReadForwarded(name string) [][]byte {
+	b.T.Helper()
+	var out [][]byte
+	for _, f := range b.ReadPcap(name) {
+		if !IsControlFrame(f) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// ControlFrames counts the control frames in the output pcaps of a port
+// (files named <port>-out*.pcap), to take them out of its TX counter.
+func (b *Bed) ControlFrames(port string) int {
+	b.T.Helper()
+	files, _ := filepath.Glob(b.Path(port + "-out*.pcap"))
+	n := 0
+	for _, f := range files {
+		fr, err := trafgen.ReadPcap(f)
+		if err != nil {
+			continue
+		}
+		for _, x := range fr {
+			if IsControlFrame(x) {
+				n++
+			}
+		}
+	}
+	return n
 }

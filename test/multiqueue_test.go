@@ -53,8 +53,8 @@ func multiQueue(t *testing.T, wanTx int) {
 	CheckMACs(t, s, map[string]net.HardwareAddr{"lan": lanMAC, "wan": wanMAC})
 	checkNoDropsOrSlow(t, s)
 	nLan, nWan := len(lanIn[0])+len(lanIn[1]), len(wanIn[0])+len(wanIn[1])
-	checkPort(t, s, "lan", nLan, nWan)
-	checkPort(t, s, "wan", nWan, nLan)
+	checkPort(t, b, s, "lan", nLan, nWan)
+	checkPort(t, b, s, "wan", nWan, nLan)
 	if p := s.Port(t, "wan"); p.RxQueues != 2 || p.TxQueues != wanTx {
 		t.Errorf("wan: %d rx / %d tx queues, want 2/%d", p.RxQueues, p.TxQueues, wanTx)
 	}
@@ -78,7 +78,7 @@ func multiQueue(t *testing.T, wanTx int) {
 	for q := 0; q < 2; q++ {
 		name := fmt.Sprintf("lan-out%d", q)
 		want := NewIndex(t, wanIn[q])
-		out := b.ReadPcap(name + ".pcap")
+		out := b.ReadForwarded(name + ".pcap")
 		if len(out) != len(wanIn[q]) {
 			t.Errorf("%s: %d frames, want the %d of wan rx queue %d", name, len(out), len(wanIn[q]), q)
 		}
@@ -89,7 +89,7 @@ func multiQueue(t *testing.T, wanTx int) {
 		for q := 0; q < 2; q++ {
 			name := fmt.Sprintf("wan-out%d", q)
 			want := NewIndex(t, lanIn[q])
-			out := b.ReadPcap(name + ".pcap")
+			out := b.ReadForwarded(name + ".pcap")
 			if len(out) != len(lanIn[q]) {
 				t.Errorf("%s: %d frames, want the %d of lan rx queue %d", name, len(out), len(lanIn[q]), q)
 			}
@@ -97,7 +97,7 @@ func multiQueue(t *testing.T, wanTx int) {
 		}
 	} else {
 		want := NewIndex(t, lanIn[0], lanIn[1])
-		out := b.ReadPcap("wan-out0.pcap")
+		out := b.ReadForwarded("wan-out0.pcap")
 		if len(out) != nLan {
 			t.Errorf("wan-out0: %d frames, want all %d from both lan rx queues", len(out), nLan)
 		}

@@ -60,7 +60,7 @@ func stopBySignal(t *testing.T, sig os.Signal) {
 		t.Fatalf("after %v: want exit 0\n%s", sig, r)
 	}
 	s := b.ReadStats(stats)
-	checkAllForwarded(t, s, lanMAC, wanMAC, len(lanIn), len(wanIn))
+	checkAllForwarded(t, b, s, lanMAC, wanMAC, len(lanIn), len(wanIn))
 	checkOutputs(t, b, lanMAC, wanMAC, lanIn, wanIn)
 	if t.Failed() {
 		t.Logf("%s", r)

@@ -172,6 +172,12 @@ func (d *Dataplane) AppendNextHop(h NextHop) (uint32, error) {
 		dst, src = (*C.uint8_t)(cd), (*C.uint8_t)(cs)
 	}
 	idx, reused := d.reusableHop()
+	if !reused && d.nhCount >= int(d.dp.fib.nh_cap) && len(d.freeHops) > 0 {
+		// Full, but entries are on their way back: wait out the oldest
+		// one's grace period (lcores report every loop, so microseconds).
+		C.rte_rcu_qsbr_check(d.dp.qsv, C.uint64_t(d.freeHops[0].token), true)
+		idx, reused = d.reusableHop()
+	}
 	if !reused && d.nhCount >= int(d.dp.fib.nh_cap) {
 		return 0, fmt.Errorf("fastpath: next-hop table full (%d entries)", d.dp.fib.nh_cap)
 	}
@@ -199,6 +205,14 @@ func (d *Dataplane) reusableHop() (uint32, bool) {
 func (d *Dataplane) ReleaseNextHop(idx uint32) {
 	token := C.rte_rcu_qsbr_start(d.dp.qsv)
 	d.freeHops = append(d.freeHops, freedHop{idx: idx, token: uint64(token)})
+}
+
+// Synchronize waits until every online lcore has reported a quiescent
+// state: whatever was unlinked before the call is no longer read. Lcores
+// report once per loop, so this takes microseconds unless they are
+// descheduled.
+func (d *Dataplane) Synchronize() {
+	C.rte_rcu_qsbr_synchronize(d.dp.qsv, C.RTE_QSBR_THRID_INVALID)
 }
 
 // NextHops is how many next-hop entries are in use.

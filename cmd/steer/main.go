@@ -24,7 +24,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(runCmd(), validateCmd(), versionCmd(), routesCmd())
+	root.AddCommand(runCmd(), validateCmd(), versionCmd(), routesCmd(), neighborsCmd(), statsCmd())
 	if err := root.Execute(); err != nil {
 		if e, ok := err.(exitError); ok {
 			os.Exit(e.code)

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/steer-router/steer/pkg/router"
+	"github.com/steer-router/steer/pkg/slowpath"
 )
 
 // Source is what the collector reads: *router.Router satisfies it.
@@ -61,10 +62,36 @@ type Collector struct {
 	fibNextHops    *prometheus.Desc
 	routes         *prometheus.Desc
 	neighbors      *prometheus.Desc
+	slow           slowDescs
 	up             *prometheus.Desc
 	buildInfo      *prometheus.Desc
 	scrapeDuration *prometheus.Desc
 	scrapeSuccess  *prometheus.Desc
+}
+
+// slowDescs are the control thread's metrics, from Report.SlowPath.
+type slowDescs struct {
+	counters      []slowCounter // unlabelled counters
+	dropped       *prometheus.Desc
+	arpReceived   *prometheus.Desc
+	arpSent       *prometheus.Desc
+	arpQueueDrops *prometheus.Desc
+	neighbors     *prometheus.Desc
+	icmpSent      *prometheus.Desc
+	icmpSupp      *prometheus.Desc
+}
+
+type slowCounter struct {
+	desc *prometheus.Desc
+	get  func(*slowpath.Stats) uint64
+}
+
+func (s *slowDescs) all() []*prometheus.Desc {
+	out := []*prometheus.Desc{s.dropped, s.arpReceived, s.arpSent, s.arpQueueDrops, s.neighbors, s.icmpSent, s.icmpSupp}
+	for _, c := range s.counters {
+		out = append(out, c.desc)
+	}
+	return out
 }
 
 type portCounter struct {
@@ -119,6 +146,9 @@ func New(src Source, build BuildInfo) *Collector {
 			lc("lcore_ring_packets_total", "Packets a worker dequeued from distributor rings.", func(l *router.LcoreReport) uint64 { return l.FromRings }),
 			lc("lcore_worker_bursts_total", "Bursts a worker dequeued from distributor rings.", func(l *router.LcoreReport) uint64 { return l.WorkerBursts }),
 			lc("lcore_backpressure_skips_total", "Polls of a distributor RX queue skipped because a ring to a worker lacked room for a burst (on_full: backpressure).", func(l *router.LcoreReport) uint64 { return l.BackpressureSkips }),
+			lc("lcore_slowpath_ring_full_total", "Slow-path packets the lcore freed because its ring to the control thread was full (a flood, or slow_path.rate too low).", func(l *router.LcoreReport) uint64 { return l.SlowRingFull }),
+			lc("lcore_control_tx_packets_total", "Frames of the control thread (ARP, ICMP, software-forwarded packets) the lcore sent.", func(l *router.LcoreReport) uint64 { return l.ControlTx }),
+			lc("lcore_control_tx_dropped_total", "Frames of the control thread the lcore dropped because the TX queue was full.", func(l *router.LcoreReport) uint64 { return l.ControlTxFull }),
 		},
 		lcoreDropped: desc("lcore_dropped_packets_total", "Packets the lcore dropped, by reason (every reason listed, zeros included).", "lcore", "reason"),
 		lcoreSlow:    desc("lcore_slowpath_packets_total", "Packets the lcore handed to the slow path, by reason (every reason listed).", "lcore", "reason"),
@@ -135,7 +165,8 @@ func New(src Source, build BuildInfo) *Collector {
 		fibEntries:     desc("fib_entries", "LPM prefixes in the forwarding table, the router's own and broadcast /32s included."),
 		fibNextHops:    desc("fib_next_hops", "Next hops in the forwarding table."),
 		routes:         desc("routes", "Static routes."),
-		neighbors:      desc("neighbors", "Static neighbour entries."),
+		neighbors:      desc("neighbors", "Usable neighbours in the forwarding table (static, and learnt ones with a MAC)."),
+		slow:           newSlowDescs(),
 		up:             desc("up", "1 when the router forwards: lcores running and every port started."),
 		buildInfo:      desc("build_info", "steer's build, always 1.", "version", "goversion", "dpdk"),
 		scrapeDuration: desc("scrape_duration_seconds", "How long reading the router's counters took for this scrape."),
@@ -156,6 +187,76 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		c.mempoolSize, c.mempoolInUse, c.fibEntries, c.fibNextHops, c.routes, c.neighbors, c.up,
 		c.buildInfo, c.scrapeDuration, c.scrapeSuccess} {
 		ch <- d
+	}
+	for _, d := range c.slow.all() {
+		ch <- d
+	}
+}
+
+func newSlowDescs() slowDescs {
+	sc := func(name, help string, get func(*slowpath.Stats) uint64) slowCounter {
+		return slowCounter{desc(name, help), get}
+	}
+	return slowDescs{
+		counters: []slowCounter{
+			sc("slowpath_taken_total", "Exceptions the control thread took from the lcores' rings.", func(s *slowpath.Stats) uint64 { return s.Taken }),
+			sc("slowpath_sent_total", "Frames the control thread queued for transmission (ARP, ICMP, software-forwarded).", func(s *slowpath.Stats) uint64 { return s.Sent }),
+			sc("slowpath_send_failed_total", "Frames of the control thread lost before an lcore got them: no mbuf, or the control ring was full.", func(s *slowpath.Stats) uint64 { return s.SendFailed }),
+			sc("slowpath_soft_forwarded_total", "Transit packets the control thread forwarded (IP options, waiting for ARP, needing fragmentation).", func(s *slowpath.Stats) uint64 { return s.SoftForwarded }),
+			sc("slowpath_fragmented_total", "Packets the control thread fragmented for a smaller MTU.", func(s *slowpath.Stats) uint64 { return s.Fragmented }),
+			sc("arp_resolved_total", "Times a neighbour entry became usable (new, incomplete or failed entry resolved).", func(s *slowpath.Stats) uint64 { return s.ARP.Resolved }),
+			sc("arp_failed_total", "ARP resolutions and probes that gave up.", func(s *slowpath.Stats) uint64 { return s.ARP.Failed }),
+			sc("arp_learnt_total", "ARP packets that created, updated or confirmed a neighbour entry.", func(s *slowpath.Stats) uint64 { return s.ARP.Learnt }),
+			sc("arp_invalid_total", "ARP packets ignored: bad sender IP or MAC, off-link sender, wrong port.", func(s *slowpath.Stats) uint64 { return s.ARP.Invalid }),
+			sc("arp_table_full_total", "New neighbour entries refused because the neighbour table was full.", func(s *slowpath.Stats) uint64 { return s.ARP.TableFull }),
+			sc("icmp_received_total", "ICMP messages for the router other than echo requests (replies, errors: nothing to do).", func(s *slowpath.Stats) uint64 { return s.ICMP.Received }),
+			sc("icmp_rate_limited_total", "ICMP errors not sent because the token bucket (icmp.rate, icmp.burst) was empty.", func(s *slowpath.Stats) uint64 { return s.ICMP.RateLimited }),
+		},
+		dropped:       desc("slowpath_dropped_total", "Exceptions the control thread dropped, by reason.", "reason"),
+		arpReceived:   desc("arp_received_total", "ARP packets received, by type: request (for our addresses), reply (to us), other (gratuitous, for others).", "type"),
+		arpSent:       desc("arp_sent_total", "ARP packets sent, by type: reply, request, gratuitous.", "type"),
+		arpQueueDrops: desc("arp_queue_dropped_total", "Packets waiting for ARP resolution that were dropped, by reason (every reason listed).", "reason"),
+		neighbors:     desc("neighbor_entries", "Neighbour table entries by state (every state listed).", "state"),
+		icmpSent:      desc("icmp_sent_total", "ICMP messages the router sent, by type: echo_reply and each error kind (every kind listed).", "type"),
+		icmpSupp:      desc("icmp_suppressed_total", "ICMP errors not sent because RFC 1812 4.3.2.7 forbids them, by reason.", "reason"),
+	}
+}
+
+// collectSlow sends the control thread's metrics; none without a slow path.
+func (c *Collector) collectSlow(ch chan<- prometheus.Metric, st *slowpath.Stats) {
+	if st == nil {
+		return
+	}
+	d := &c.slow
+	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	for _, sc := range d.counters {
+		counter(sc.desc, sc.get(st))
+	}
+	for _, r := range sortedKeys(st.Dropped) {
+		counter(d.dropped, st.Dropped[r], r)
+	}
+	counter(d.arpReceived, st.ARP.RequestsReceived, "request")
+	counter(d.arpReceived, st.ARP.RepliesReceived, "reply")
+	counter(d.arpReceived, st.ARP.OtherReceived, "other")
+	counter(d.arpSent, st.ARP.RepliesSent, "reply")
+	counter(d.arpSent, st.ARP.RequestsSent, "request")
+	counter(d.arpSent, st.ARP.GratuitousSent, "gratuitous")
+	for _, r := range sortedKeys(st.ARP.QueueDropped) {
+		counter(d.arpQueueDrops, st.ARP.QueueDropped[r], r)
+	}
+	for _, s := range slices.Sorted(maps.Keys(st.ARP.Neighbors)) {
+		ch <- prometheus.MustNewConstMetric(d.neighbors, prometheus.GaugeValue, float64(st.ARP.Neighbors[s]), s)
+	}
+	counter(d.icmpSent, st.ICMP.EchoReplies, "echo_reply")
+	for _, k := range sortedKeys(st.ICMP.Errors) {
+		if k != "echo_reply" { // not an error kind; never a duplicate series
+			counter(d.icmpSent, st.ICMP.Errors[k], k)
+		}
+	}
+	for _, r := range sortedKeys(st.ICMP.Suppressed) {
+		counter(d.icmpSupp, st.ICMP.Suppressed[r], r)
 	}
 }
 
@@ -246,6 +347,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.fibNextHops, float64(rep.FIB.NextHops))
 	gauge(c.routes, float64(rep.FIB.Routes))
 	gauge(c.neighbors, float64(rep.FIB.Neighbors))
+	c.collectSlow(ch, rep.SlowPath)
 	gauge(c.scrapeDuration, time.Since(start).Seconds())
 	gauge(c.scrapeSuccess, 1)
 }

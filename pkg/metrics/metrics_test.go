@@ -1,6 +1,8 @@
 package metrics
 
 import (
+	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -9,6 +11,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/steer-router/steer/pkg/router"
+	"github.com/steer-router/steer/pkg/slowpath"
 )
 
 // fakeSource serves a fixed report; nil means "stopping".
@@ -49,6 +52,7 @@ func distributorReport() *router.Report {
 		},
 		Lcores: []router.LcoreReport{
 			{Lcore: 1, Worker: -1, RxPackets: 1000, BusyPolls: 50, IdlePolls: 5000, HandedOff: 990, BackpressureSkips: 4,
+				SlowRingFull: 11, ControlTx: 12, ControlTxFull: 13,
 				Dropped: reasons(drops, 0, 0, 0), SlowPath: reasons(slows)},
 			{Lcore: 2, Worker: 0, TxPackets: 600, FromRings: 600, WorkerBursts: 30, BusyPolls: 30, IdlePolls: 9,
 				Dropped: reasons(drops, 1, 2), SlowPath: reasons(slows, 3)},
@@ -60,10 +64,38 @@ func distributorReport() *router.Report {
 			{FromLcore: 1, Worker: 1, Ring: true, Enqueued: 390},
 			{FromLcore: 3, Worker: 1, Ring: false, Enqueued: 10},
 		},
-		RETA:    []int{0, 1, 0, 0},
-		FIB:     router.FIBReport{Entries: 9, NextHops: 4, Routes: 1, Neighbors: 2},
-		Mempool: router.MempoolReport{Size: 8191, InUse: 2100},
+		RETA:     []int{0, 1, 0, 0},
+		FIB:      router.FIBReport{Entries: 9, NextHops: 4, Routes: 1, Neighbors: 2},
+		Mempool:  router.MempoolReport{Size: 8191, InUse: 2100},
+		SlowPath: slowStats(),
 	}
+}
+
+var (
+	neighStates  = []string{"incomplete", "reachable", "stale", "probe", "failed", "static"}
+	queueReasons = []string{"queue_full", "failed", "table_full"}
+)
+
+// slowStats is what the control thread reports, its pre-filled maps
+// (ICMP error kinds, neighbour states, queue-drop reasons) the way
+// slowpath.Stats fills them.
+func slowStats() *slowpath.Stats {
+	st := &slowpath.Stats{Taken: 100, Sent: 90, SendFailed: 1, SoftForwarded: 20, Fragmented: 3,
+		Dropped: map[string]uint64{"malformed": 2, "neighbor_queue_full": 5}}
+	st.ARP.RequestsReceived, st.ARP.RepliesReceived, st.ARP.OtherReceived = 30, 4, 6
+	st.ARP.RepliesSent, st.ARP.RequestsSent, st.ARP.GratuitousSent = 29, 7, 2
+	st.ARP.Resolved, st.ARP.Failed, st.ARP.Learnt, st.ARP.Invalid, st.ARP.TableFull = 4, 1, 40, 8, 9
+	st.ARP.QueueDropped = reasons(queueReasons, 5)
+	st.ARP.Neighbors = map[string]int{}
+	for _, s := range neighStates {
+		st.ARP.Neighbors[s] = 0
+	}
+	st.ARP.Neighbors["reachable"], st.ARP.Neighbors["static"] = 3, 2
+	st.ICMP.Received, st.ICMP.EchoReplies, st.ICMP.RateLimited = 14, 15, 16
+	st.ICMP.Errors = reasons(slowpath.ErrorKinds, 17)
+	st.ICMP.Errors["fragmentation_needed"] = 18
+	st.ICMP.Suppressed = map[string]uint64{"broadcast": 19, "icmp_error": 21}
+	return st
 }
 
 func gather(t *testing.T, src Source) map[string]*dto.MetricFamily {
@@ -169,6 +201,10 @@ func TestCollectValues(t *testing.T) {
 		{"steer_fib_next_hops", nil, 4},
 		{"steer_routes", nil, 1},
 		{"steer_neighbors", nil, 2},
+		{"steer_lcore_slowpath_ring_full_total", []string{"lcore", "1"}, 11},
+		{"steer_lcore_control_tx_packets_total", []string{"lcore", "1"}, 12},
+		{"steer_lcore_control_tx_dropped_total", []string{"lcore", "1"}, 13},
+		{"steer_lcore_control_tx_dropped_total", []string{"lcore", "2"}, 0},
 	}
 	for _, tc := range cases {
 		if got := value(t, mfs, tc.name, tc.labels...); got != tc.want {
@@ -197,6 +233,144 @@ func TestCollectValues(t *testing.T) {
 		if got := mfs[name].GetType(); got != dto.MetricType_GAUGE {
 			t.Errorf("%s is a %v, want a gauge", name, got)
 		}
+	}
+}
+
+// slowFamilies are the metrics read from Report.SlowPath.
+var slowFamilies = []string{
+	"steer_slowpath_taken_total", "steer_slowpath_sent_total", "steer_slowpath_send_failed_total",
+	"steer_slowpath_soft_forwarded_total", "steer_slowpath_fragmented_total", "steer_slowpath_dropped_total",
+	"steer_arp_received_total", "steer_arp_sent_total", "steer_arp_resolved_total", "steer_arp_failed_total",
+	"steer_arp_learnt_total", "steer_arp_invalid_total", "steer_arp_table_full_total", "steer_arp_queue_dropped_total",
+	"steer_neighbor_entries",
+	"steer_icmp_sent_total", "steer_icmp_rate_limited_total", "steer_icmp_suppressed_total", "steer_icmp_received_total",
+}
+
+// TestSlowPath: Report.SlowPath gives the control thread's ARP, ICMP and
+// forwarding counters, every pre-filled label value listed.
+func TestSlowPath(t *testing.T) {
+	mfs := gather(t, &fakeSource{rep: distributorReport(), ok: true})
+	cases := []struct {
+		name   string
+		labels []string
+		want   float64
+	}{
+		{"steer_slowpath_taken_total", nil, 100},
+		{"steer_slowpath_sent_total", nil, 90},
+		{"steer_slowpath_send_failed_total", nil, 1},
+		{"steer_slowpath_soft_forwarded_total", nil, 20},
+		{"steer_slowpath_fragmented_total", nil, 3},
+		{"steer_slowpath_dropped_total", []string{"reason", "malformed"}, 2},
+		{"steer_slowpath_dropped_total", []string{"reason", "neighbor_queue_full"}, 5},
+		{"steer_arp_received_total", []string{"type", "request"}, 30},
+		{"steer_arp_received_total", []string{"type", "reply"}, 4},
+		{"steer_arp_received_total", []string{"type", "other"}, 6},
+		{"steer_arp_sent_total", []string{"type", "reply"}, 29},
+		{"steer_arp_sent_total", []string{"type", "request"}, 7},
+		{"steer_arp_sent_total", []string{"type", "gratuitous"}, 2},
+		{"steer_arp_resolved_total", nil, 4},
+		{"steer_arp_failed_total", nil, 1},
+		{"steer_arp_learnt_total", nil, 40},
+		{"steer_arp_invalid_total", nil, 8},
+		{"steer_arp_table_full_total", nil, 9},
+		{"steer_arp_queue_dropped_total", []string{"reason", "queue_full"}, 5},
+		{"steer_arp_queue_dropped_total", []string{"reason", "failed"}, 0},
+		{"steer_arp_queue_dropped_total", []string{"reason", "table_full"}, 0},
+		{"steer_neighbor_entries", []string{"state", "reachable"}, 3},
+		{"steer_neighbor_entries", []string{"state", "static"}, 2},
+		{"steer_neighbor_entries", []string{"state", "incomplete"}, 0},
+		{"steer_icmp_sent_total", []string{"type", "echo_reply"}, 15},
+		{"steer_icmp_sent_total", []string{"type", "time_exceeded"}, 17},
+		{"steer_icmp_sent_total", []string{"type", "fragmentation_needed"}, 18},
+		{"steer_icmp_sent_total", []string{"type", "port_unreachable"}, 0},
+		{"steer_icmp_rate_limited_total", nil, 16},
+		{"steer_icmp_received_total", nil, 14},
+		{"steer_icmp_suppressed_total", []string{"reason", "broadcast"}, 19},
+		{"steer_icmp_suppressed_total", []string{"reason", "icmp_error"}, 21},
+		// unchanged by the slow path: the FIB's usable neighbours
+		{"steer_neighbors", nil, 2},
+	}
+	for _, tc := range cases {
+		if got := value(t, mfs, tc.name, tc.labels...); got != tc.want {
+			t.Errorf("%s%v = %v, want %v", tc.name, tc.labels, got, tc.want)
+		}
+	}
+	for name, want := range map[string]int{
+		"steer_slowpath_dropped_total":  2,
+		"steer_arp_received_total":      3,
+		"steer_arp_sent_total":          3,
+		"steer_arp_queue_dropped_total": len(queueReasons),
+		"steer_neighbor_entries":        len(neighStates),
+		"steer_icmp_sent_total":         1 + len(slowpath.ErrorKinds),
+		"steer_icmp_suppressed_total":   2,
+		// every lcore, zeros included
+		"steer_lcore_slowpath_ring_full_total": 3,
+		"steer_lcore_control_tx_packets_total": 3,
+		"steer_lcore_control_tx_dropped_total": 3,
+	} {
+		if n := len(mfs[name].GetMetric()); n != want {
+			t.Errorf("%s has %d series, want %d", name, n, want)
+		}
+	}
+	for _, name := range slowFamilies {
+		want := dto.MetricType_COUNTER
+		if name == "steer_neighbor_entries" {
+			want = dto.MetricType_GAUGE
+		}
+		if got := mfs[name].GetType(); got != want {
+			t.Errorf("%s is a %v, want a %v", name, got, want)
+		}
+	}
+	// Every family documented, so the doc and the code do not drift.
+	doc, err := os.ReadFile("../../docs/METRICS.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range append(slices.Clone(slowFamilies), "steer_lcore_slowpath_ring_full_total",
+		"steer_lcore_control_tx_packets_total", "steer_lcore_control_tx_dropped_total") {
+		if !strings.Contains(string(doc), "`"+name+"`") {
+			t.Errorf("docs/METRICS.md does not list %s", name)
+		}
+	}
+}
+
+// TestNoSlowPath: without Report.SlowPath (no control thread, or a report
+// from before it) no slow-path family appears and nothing panics; the
+// lcores' own slow-path counters remain.
+func TestNoSlowPath(t *testing.T) {
+	rep := distributorReport()
+	rep.SlowPath = nil
+	mfs := gather(t, &fakeSource{rep: rep, ok: true})
+	for _, name := range slowFamilies {
+		if _, ok := mfs[name]; ok {
+			t.Errorf("%s present without a slow path", name)
+		}
+	}
+	if v := value(t, mfs, "steer_lcore_slowpath_ring_full_total", "lcore", "1"); v != 11 {
+		t.Errorf("steer_lcore_slowpath_ring_full_total = %v, want 11", v)
+	}
+	if v := value(t, mfs, "steer_neighbors"); v != 2 {
+		t.Errorf("steer_neighbors = %v, want 2", v)
+	}
+	problems, err := testutil.CollectAndLint(New(&fakeSource{rep: rep, ok: true}, BuildInfo{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("lint: %s: %s", p.Metric, p.Text)
+	}
+}
+
+// TestSlowPathEmptyMaps: a Stats with nil maps (zero value) still scrapes.
+func TestSlowPathEmptyMaps(t *testing.T) {
+	rep := distributorReport()
+	rep.SlowPath = &slowpath.Stats{}
+	mfs := gather(t, &fakeSource{rep: rep, ok: true})
+	if v := value(t, mfs, "steer_icmp_sent_total", "type", "echo_reply"); v != 0 {
+		t.Errorf("echo_reply = %v", v)
+	}
+	if _, ok := mfs["steer_neighbor_entries"]; ok {
+		t.Error("steer_neighbor_entries without states")
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"container/list"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/netip"
 	"slices"
@@ -79,22 +80,23 @@ const (
 	DefaultMaxPending    = 8
 	DefaultMaxEntries    = 4096
 
-	// maxRetriesCap keeps RetransTime<<(MaxRetries-1) far from overflowing.
-	maxRetriesCap = 16
+	// maxRetriesCap bounds the backoff to RetransTime<<19 (6 days at 1s).
+	maxRetriesCap = 20
 	// evictMinAge protects entries that just became stale from eviction, so
 	// a flood of new senders is refused instead of churning the table (and
 	// the fast path) at line rate. Linux's forced GC uses the same 5s.
 	evictMinAge = 5 * time.Second
 )
 
-// Config tunes the table. Zero (or negative) fields take the defaults above.
+// Config tunes the table. Zero (or negative) fields take the defaults above,
+// except a negative MaxPending, which means "queue nothing".
 type Config struct {
 	ReachableTime time.Duration // Reachable -> Stale without a Reply; default 30s
 	StaleTime     time.Duration // time an unconfirmed Stale entry is used before probing; default 60s
 	RetransTime   time.Duration // first retransmit; doubles per request while Incomplete; default 1s
-	MaxRetries    int           // requests per resolution or probe attempt; default 3, at most 16
+	MaxRetries    int           // requests per resolution or probe attempt; default 3, at most 20
 	FailedHold    time.Duration // how long a Failed entry suppresses requests before deletion; default 20s
-	MaxPending    int           // packets queued per unresolved neighbour; default 8
+	MaxPending    int           // packets queued per unresolved neighbour; default 8; < 0: none
 	MaxEntries    int           // dynamic (non-static) entries; default 4096
 	// OnLink reports whether ip may be a neighbour on port (on a connected
 	// subnet, not our own address, not a network/broadcast address). Learn and
@@ -117,8 +119,11 @@ func (c Config) withDefaults() Config {
 		c.MaxRetries = DefaultMaxRetries
 	}
 	c.MaxRetries = min(c.MaxRetries, maxRetriesCap)
-	if c.MaxPending <= 0 {
+	switch {
+	case c.MaxPending == 0:
 		c.MaxPending = DefaultMaxPending
+	case c.MaxPending < 0:
+		c.MaxPending = 0 // queue nothing
 	}
 	if c.MaxEntries <= 0 {
 		c.MaxEntries = DefaultMaxEntries
@@ -391,7 +396,7 @@ func (t *Table) Tick() {
 				break
 			}
 			t.request(e, nil)
-			t.schedule(e, now.Add(t.cfg.RetransTime<<(e.probes-1)))
+			t.schedule(e, now.Add(backoff(t.cfg.RetransTime, e.probes-1)))
 		case Probe:
 			if e.probes >= t.cfg.MaxRetries {
 				t.fail(e, now)
@@ -597,6 +602,14 @@ func (t *Table) fail(e *entry, now time.Time) {
 	e.probes = 0
 }
 
+// backoff returns r<<n, saturating instead of overflowing.
+func backoff(r time.Duration, n int) time.Duration {
+	if r > math.MaxInt64>>n {
+		return math.MaxInt64
+	}
+	return r << n
+}
+
 func (t *Table) request(e *entry, dst net.HardwareAddr) {
 	e.probes++
 	t.st.RequestsSent++
@@ -623,6 +636,10 @@ func (t *Table) uninstall(e *entry) {
 
 func (t *Table) enqueue(e *entry, pkt []byte) {
 	if pkt == nil {
+		return
+	}
+	if t.cfg.MaxPending == 0 {
+		t.drop(pkt, DropQueueFull)
 		return
 	}
 	if len(e.queue) >= t.cfg.MaxPending {

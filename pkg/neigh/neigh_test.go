@@ -3,6 +3,7 @@ package neigh
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/netip"
 	"slices"
@@ -127,6 +128,15 @@ func TestConfigDefaults(t *testing.T) {
 	got := tb.Config()
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("config %+v, want %+v", got, want)
+	}
+}
+
+func TestBackoffSaturates(t *testing.T) {
+	if got := backoff(time.Second, 2); got != 4*time.Second {
+		t.Fatalf("backoff(1s, 2) = %v", got)
+	}
+	if got := backoff(24*time.Hour, 19); got != math.MaxInt64 {
+		t.Fatalf("backoff(24h, 19) = %v, want saturation", got)
 	}
 }
 
@@ -261,6 +271,13 @@ func TestQueueOverflowDropsOldest(t *testing.T) {
 	if d := tb.Stats().Dropped[DropQueueFull]; d != 2 {
 		t.Fatalf("queue_full drops %d, want 2", d)
 	}
+
+	// MaxPending < 0: nothing is queued, but resolution still starts.
+	tb, r, _ = newTable(t, Config{MaxPending: -1})
+	tb.Resolve(1, ip1, []byte("1"))
+	expect(t, r, "req 1 10.0.0.1 bcast", "drop 1 queue_full")
+	tb.Learn(1, ip1, mac1, Reply)
+	expect(t, r, "resolved 1 10.0.0.1 02:00:00:00:00:01 reachable")
 }
 
 func TestStatic(t *testing.T) {

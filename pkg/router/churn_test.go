@@ -1,6 +1,7 @@
 package router
 
 import (
+	"errors"
 	"net"
 	"net/netip"
 	"os"
@@ -126,6 +127,43 @@ log: {level: warn}
 		t.Error("a gateway on no connected subnet was accepted")
 	}
 
+	// Neighbour churn under traffic: the gateway's MAC changes 6000 times
+	// (a static entry replaced), each time a new next hop and A's route
+	// repointed. Released next hops come back after an RCU grace period,
+	// so the 4096-entry table never fills, and A keeps forwarding.
+	env := slowEnv{r}
+	a := netip.MustParseAddr("198.51.100.1")
+	txBefore := r.Counters()[0].TxPackets
+	var mac net.HardwareAddr
+	for j := 0; j < 6000; j++ {
+		mac = net.HardwareAddr{2, 0, 0, 0x77, byte(j >> 8), byte(j)}
+		if err := r.AddNeighbor(gw, mac, "wan"); err != nil {
+			t.Fatalf("neighbour change %d: %v", j, err)
+		}
+	}
+	if hop, ok := env.Lookup(a); !ok || hop.Kind != 0 || hop.MAC.String() != mac.String() {
+		t.Errorf("A after the neighbour churn: %+v, want forward to %s", hop, mac)
+	}
+	if n := r.dp.NextHops(); n > 16 {
+		t.Errorf("%d next hops in use after the neighbour churn, want a handful", n)
+	}
+	Eventually(t, 5*time.Second, func() bool { return r.Counters()[0].TxPackets > txBefore })
+	if err := r.DeleteNeighbor(gw); err != nil {
+		t.Fatal(err)
+	}
+	if hop, ok := env.Lookup(a); !ok || hop.Kind != 1 || hop.Via != gw {
+		t.Errorf("A without its gateway's MAC: %+v, want unresolved via %s", hop, gw)
+	}
+	if err := r.DeleteNeighbor(gw); !errors.Is(err, ErrNoNeighbor) {
+		t.Errorf("deleting it again: %v, want ErrNoNeighbor", err)
+	}
+	if err := r.AddNeighbor(netip.MustParseAddr("10.0.0.1"), mac, "lan"); err == nil {
+		t.Error("the router's own address was accepted as a neighbour")
+	}
+	if err := r.AddNeighbor(netip.MustParseAddr("10.0.0.9"), mac, "wan"); err == nil {
+		t.Error("a neighbour outside the port's subnets was accepted")
+	}
+
 	rep, err := r.Stop()
 	stopped = true
 	if err != nil {
@@ -145,5 +183,17 @@ log: {level: warn}
 	}
 	if rep.Mempool.InUseAfterClose != 0 {
 		t.Errorf("mbuf leak: %d in use after close", rep.Mempool.InUseAfterClose)
+	}
+}
+
+// Eventually polls cond until it holds or within passes.
+func Eventually(t *testing.T, within time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met within %v", within)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }

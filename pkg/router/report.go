@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/steer-router/steer/cgo/fastpath"
+	"github.com/steer-router/steer/pkg/slowpath"
 )
 
 // Report is what steer did: written as JSON by `steer run --stats-file` and
@@ -19,6 +20,8 @@ type Report struct {
 	FIB     FIBReport     `json:"fib"`
 	Totals  Totals        `json:"totals"`
 	Mempool MempoolReport `json:"mempool"`
+	// SlowPath is the control thread's ARP, ICMP and forwarding counters.
+	SlowPath *slowpath.Stats `json:"slow_path,omitempty"`
 }
 
 // PortReport is one port's identity and ethdev counters.
@@ -57,6 +60,9 @@ type LcoreReport struct {
 	FromRings         uint64            `json:"from_rings"`
 	WorkerBursts      uint64            `json:"worker_bursts"`
 	BackpressureSkips uint64            `json:"backpressure_skips"`
+	SlowRingFull      uint64            `json:"slowpath_ring_full"` // slow-path packets freed: ring to the control thread full
+	ControlTx         uint64            `json:"control_tx"`         // frames of the control thread sent by this lcore
+	ControlTxFull     uint64            `json:"control_tx_full"`    // ... dropped: TX queue full
 	Dropped           map[string]uint64 `json:"dropped"`
 	SlowPath          map[string]uint64 `json:"slowpath"`
 }
@@ -109,6 +115,9 @@ func lcoreReport(id, worker int, c fastpath.Counters) LcoreReport {
 		Lcore: id, Worker: worker, RxPackets: c.Rx, TxPackets: c.Tx, BusyPolls: c.BusyPolls, IdlePolls: c.IdlePolls,
 		HandedOff: c.HandedOff, Local: c.Local, FromRings: c.FromRings, WorkerBursts: c.WorkerBursts,
 		BackpressureSkips: c.BackpressureSkips,
+		SlowRingFull:      c.ExceptionRingFull,
+		ControlTx:         c.ControlTx,
+		ControlTxFull:     c.ControlTxFull,
 		Dropped:           byReason(fastpath.DropReasons, c.Dropped),
 		SlowPath:          byReason(fastpath.SlowReasons, c.SlowPath),
 	}

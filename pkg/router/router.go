@@ -26,6 +26,7 @@ import (
 	"github.com/steer-router/steer/cgo/ring"
 	"github.com/steer-router/steer/pkg/config"
 	"github.com/steer-router/steer/pkg/fib"
+	"github.com/steer-router/steer/pkg/slowpath"
 )
 
 // Router is a running data plane.
@@ -39,14 +40,22 @@ type Router struct {
 	fib   *fib.Table
 	rings []*link
 
-	// Run-time FIB changes: one writer at a time (fibMu).
+	// Run-time FIB changes: one writer at a time (fibMu). See fibstate.go.
 	fibMu  sync.Mutex
-	base   map[netip.Prefix]fib.Origin // own, broadcast, neighbour, connected entries
+	base   map[netip.Prefix]fib.Origin // own, broadcast and connected entries
 	routes map[netip.Prefix]netip.Addr // static routes: prefix -> gateway
 	ifaces []fib.Interface
-	neigh  map[netip.Addr]fib.Neighbor
 	macOf  map[int]net.HardwareAddr // port id -> MAC
-	nhIdx  map[string]uint32        // next hop -> index in the fast path's table
+	fs     fibState
+
+	// The slow path: exception rings (one per lcore), the control TX ring,
+	// and the control thread with the neighbour table.
+	excRings []*ring.Ring
+	ctlRing  *ring.Ring
+	exc      *fastpath.Exceptions
+	sp       *slowpath.SlowPath
+	spStop   chan struct{}
+	spDone   chan struct{}
 
 	stopOnce sync.Once
 	running  atomic.Bool  // lcores launched and not stopped
@@ -106,6 +115,7 @@ func Start(cfg *config.Config, log *zap.Logger) (*Router, error) {
 		return nil, err
 	}
 	r.running.Store(true)
+	r.startSlowPath()
 	r.logLcoreMap()
 	log.Info("forwarding", zap.Int("lcores", len(cfg.Lcores)), zap.Int("ports", len(r.ports)),
 		zap.Int("fib_entries", len(r.fib.Entries)), zap.Int("next_hops", len(r.fib.NextHops)))
@@ -252,6 +262,8 @@ func (r *Router) poolSize() int {
 		}
 		n += rxLcores * workers * r.cfg.Distributor.RingSize
 	}
+	// Exception rings and the control TX ring may be full.
+	n += len(r.cfg.Lcores)*r.cfg.SlowPath.RingSize + ctlRingSize
 	size := 1
 	for size-1 < n {
 		size <<= 1
@@ -325,9 +337,9 @@ func (r *Router) buildDataplane(rxqField, socket int) (*fastpath.Dataplane, erro
 	if r.fib, err = fib.Build(ifaces, routes, neigh); err != nil {
 		return nil, err
 	}
-	// What the router's own addresses and neighbours claim: static routes
+	// What the router's own addresses and subnets claim: static routes
 	// added at run time may not shadow these.
-	base, err := fib.Build(ifaces, nil, neigh)
+	base, err := fib.Build(ifaces, nil, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -335,10 +347,7 @@ func (r *Router) buildDataplane(rxqField, socket int) (*fastpath.Dataplane, erro
 	for _, e := range base.Entries {
 		r.base[e.Prefix] = e.Origin
 	}
-	r.ifaces, r.neigh = ifaces, map[netip.Addr]fib.Neighbor{}
-	for _, n := range neigh {
-		r.neigh[n.Addr] = n
-	}
+	r.ifaces = ifaces
 	r.routes = map[netip.Prefix]netip.Addr{}
 	for _, rt := range routes {
 		r.routes[rt.Prefix.Masked()] = rt.Via
@@ -358,11 +367,10 @@ func (r *Router) buildDataplane(rxqField, socket int) (*fastpath.Dataplane, erro
 	for _, p := range r.ports {
 		r.macOf[int(p.id)] = p.mac
 	}
-	r.nhIdx = map[string]uint32{}
 	for i, h := range r.fib.NextHops {
 		hops[i] = r.fastpathHop(h)
-		r.nhIdx[nhKey(h)] = uint32(i)
 	}
+	r.fs.init(r.fib, neigh)
 
 	dp, err := fastpath.New(rxqField, max(len(hops), maxNextHops), socket)
 	if err != nil {
@@ -381,6 +389,9 @@ func (r *Router) buildDataplane(rxqField, socket int) (*fastpath.Dataplane, erro
 		return nil, err
 	}
 	if err := r.addLcores(dp, byName); err != nil {
+		return nil, err
+	}
+	if err := r.setupSlowPath(dp, socket); err != nil {
 		return nil, err
 	}
 	if shared := dp.ShareTxQueues(); shared > 0 {
@@ -465,10 +476,8 @@ const (
 	maxNextHops      = 1 << 12
 )
 
-func nhKey(h fib.NextHop) string { return fmt.Sprintf("%d/%d/%s", h.Kind, h.Port, h.MAC) }
-
 func (r *Router) fastpathHop(h fib.NextHop) fastpath.NextHop {
-	return fastpath.NextHop{Kind: fastpath.NextHopKind(h.Kind), Port: uint16(h.Port), DstMAC: h.MAC, SrcMAC: r.macOf[h.Port]}
+	return fastpath.NextHop{Kind: fastpath.NextHopKind(h.Kind), Port: uint16(h.Port), DstMAC: h.MAC, SrcMAC: r.macOf[h.Port], Via: h.Via}
 }
 
 // Route is a static route as the API shows it.
@@ -521,22 +530,17 @@ func (r *Router) addRoute(prefix netip.Prefix, via netip.Addr) error {
 	if o, ok := r.base[netip.PrefixFrom(via, 32)]; ok && (o == fib.OriginLocal || o == fib.OriginBroadcast) {
 		return fmt.Errorf("via: %s is a %s address of the router", via, o)
 	}
-	hop := fib.NextHop{Kind: fib.Unresolved, Port: port}
-	if n, ok := r.neigh[via]; ok && n.Port == port {
-		hop = fib.NextHop{Kind: fib.Forward, Port: port, MAC: n.MAC}
+	if old, ok := r.routes[prefix]; ok && old != via {
+		r.fs.unlinkVia(old, prefix)
 	}
-	idx, ok := r.nhIdx[nhKey(hop)]
-	if !ok {
-		var err error
-		if idx, err = r.dp.AppendNextHop(r.fastpathHop(hop)); err != nil {
-			return err
-		}
-		r.nhIdx[nhKey(hop)] = idx
-	}
-	if err := r.lpm.Add(prefix, idx); err != nil {
+	if err := r.setEntry(prefix, r.gatewayHop(port, via)); err != nil {
 		return err
 	}
 	r.routes[prefix] = via
+	r.fs.linkVia(via, prefix)
+	if prefix.Bits() == 32 {
+		delete(r.fs.hostNH, prefix.Addr()) // the route overrides the neighbour's own entry
+	}
 	return nil
 }
 
@@ -550,13 +554,21 @@ func (r *Router) DeleteRoute(prefix netip.Prefix) error {
 func (r *Router) deleteRoute(prefix netip.Prefix) error {
 	r.fibMu.Lock()
 	defer r.fibMu.Unlock()
-	if _, ok := r.routes[prefix]; !ok {
+	via, ok := r.routes[prefix]
+	if !ok {
 		return fmt.Errorf("prefix: %s: %w", prefix, ErrNoRoute)
 	}
-	if err := r.lpm.Delete(prefix); err != nil {
+	if err := r.clearEntry(prefix); err != nil {
 		return err
 	}
 	delete(r.routes, prefix)
+	r.fs.unlinkVia(via, prefix)
+	if prefix.Bits() == 32 {
+		// A neighbour this route hid gets its own entry back.
+		if n, ok := r.fs.usable[prefix.Addr()]; ok {
+			return r.installHost(prefix.Addr(), n)
+		}
+	}
 	return nil
 }
 
@@ -673,6 +685,8 @@ func (r *Router) snapshot() *Report {
 	rep.Mempool.Size = r.pool.Size()
 	rep.Mempool.InUse = r.pool.InUse()
 	rep.FIB = r.fibReport()
+	st := r.sp.Stats()
+	rep.SlowPath = &st
 	return rep
 }
 
@@ -693,7 +707,7 @@ func (r *Router) Health() (bool, string) {
 func (r *Router) fibReport() FIBReport {
 	r.fibMu.Lock()
 	defer r.fibMu.Unlock()
-	return FIBReport{Entries: len(r.base) + len(r.routes), NextHops: len(r.nhIdx), Routes: len(r.routes), Neighbors: len(r.neigh)}
+	return FIBReport{Entries: len(r.fs.entryNH), NextHops: len(r.fs.hopOf), Routes: len(r.routes), Neighbors: len(r.fs.usable)}
 }
 
 func (r *Router) portReport(p *port) PortReport {
@@ -737,6 +751,7 @@ func (r *Router) teardown() (*Report, error) {
 	defer r.live.Unlock()
 	var errs []error
 	rep := &Report{}
+	r.stopSlowPath()
 	if r.dp != nil {
 		errs = append(errs, r.dp.Stop())
 		rep.Lcores = r.Counters()
@@ -747,7 +762,12 @@ func (r *Router) teardown() (*Report, error) {
 	if r.fib != nil {
 		rep.FIB = r.fibReport()
 	}
+	if r.sp != nil {
+		st := r.sp.Stats()
+		rep.SlowPath = &st
+	}
 	eal.Do(func() {
+		errs = append(errs, r.freeSlowPath())
 		if r.pool != nil {
 			rep.Mempool.Size = r.pool.Size()
 			rep.Mempool.InUseAfterStop = r.pool.InUse()
