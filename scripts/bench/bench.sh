@@ -22,6 +22,8 @@
 #   BENCH_GO=0         skip the control-plane `go test -bench` figures
 #   BENCH_CHURN=0      skip the route API measurement (routes added and deleted
 #                      through steer's HTTP API on 127.0.0.1 while it forwards)
+#   BENCH_FLOOD=0      skip the slow-path floods (1 frame in 4 an ARP request or a
+#                      TTL-1 packet: what they cost the forwarding lcore)
 #   BENCH_MAX_OTHER_LOAD=0.3  CPUs other processes may use: before a run the bench
 #                      waits for that (at most BENCH_WAIT_OTHERS=10 s), and a window
 #                      in which they took more is measured again (BENCH_RETRIES=2 times)

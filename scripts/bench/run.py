@@ -9,7 +9,7 @@ repeated. Each run is timed from outside through the DPDK telemetry socket: star
 port's opackets/obytes give Mpps and Gbit/s. Prints one table and writes
 build/bench/results.json. Standard library only.
 
-Environment: BENCH_SECONDS, BENCH_WARMUP, BENCH_REPEAT, BENCH_TRAFFIC, BENCH_ROWS, BENCH_GO,
+Environment: BENCH_SECONDS, BENCH_WARMUP, BENCH_REPEAT, BENCH_TRAFFIC, BENCH_ROWS, BENCH_GO, BENCH_CHURN, BENCH_FLOOD,
 BENCH_WAIT_OTHERS, BENCH_MAX_OTHER_LOAD, BENCH_RETRIES (see bench.sh); BENCH_HUGE_OK, BENCH_L3FWD, BENCH_ROOT come from bench.sh.
 """
 
@@ -62,6 +62,7 @@ HUGE = os.environ.get("BENCH_HUGE_OK", "1") == "1"
 L3FWD = os.environ.get("BENCH_L3FWD", "")
 RUN_GO = os.environ.get("BENCH_GO", "1") != "0"
 RUN_CHURN = os.environ.get("BENCH_CHURN", "1") != "0"
+RUN_FLOOD = os.environ.get("BENCH_FLOOD", "1") != "0"
 API_TOKEN = "steer-bench"
 START_TIMEOUT = 30.0  # exec -> first packet at the sink
 STOP_TIMEOUT = 20.0  # stop request -> exit, then SIGKILL
@@ -219,6 +220,26 @@ def write_empty_pcap(path):
         data = f.read()
     if len(data) != 24 or struct.unpack("<I", data[:4])[0] != 0xA1B2C3D4:
         raise RuntimeError("%s is not a 24-byte pcap header" % path)
+
+
+def pcap_frames(path):
+    """The frames of a little-endian pcap file (what steer-trafgen writes)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    off, out = 24, []
+    while off + 16 <= len(data):
+        _, _, incl, _ = struct.unpack("<IIII", data[off:off + 16])
+        out.append(data[off + 16:off + 16 + incl])
+        off += 16 + incl
+    return out
+
+
+def write_pcap(path, frames):
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        for fr in frames:
+            f.write(struct.pack("<IIII", 0, 0, len(fr), len(fr)))
+            f.write(fr)
 
 
 def pcap_stats(path):
@@ -608,6 +629,8 @@ def measure(row, traffic, rep, empty):
                     "dropped": {k: v for k, v in s.get("totals", {}).get("dropped", {}).items() if v},
                     "slowpath": {k: v for k, v in s.get("totals", {}).get("slowpath", {}).items() if v},
                     "mempool": s.get("mempool"),
+                    "slowpath_ring_full": sum(lc.get("slowpath_ring_full", 0) for lc in s.get("lcores", [])),
+                    "slow_taken": (s.get("slow_path") or {}).get("taken"),
                 }
             except ValueError:
                 pass
@@ -719,6 +742,63 @@ def route_churn(traffic, empty):
     return res
 
 
+# Slow-path floods: the 1024-flow traffic with every FLOOD_EVERY-th frame replaced by an
+# exception the control thread must handle (rate-limited by slow_path.rate, 20,000/s).
+FLOOD_EVERY = 4
+FLOODS = [
+    # id, label, trafgen arguments for the exception frames
+    ("arp", "ARP requests for the router's address from 254 senders",
+     ["--malform", "arp", "--src", "10.0.0.0/24", "--dst", "10.0.0.1/32", "--dst-mac", "ff:ff:ff:ff:ff:ff"]),
+    ("ttl1", "TTL 1 (ICMP time exceeded, token bucket 100/s)",
+     ["--malform", "ttl_exceeded", "--src", SRC, "--dst", DST, "--dst-mac", LAN_MAC]),
+]
+
+
+def slowpath_flood(traffic, empty):
+    """steer-rtc on the traffic with one frame in FLOOD_EVERY replaced by an exception,
+    against the plain traffic in the same spell: what a flood at the slow path costs the
+    fast path (packets the lcore handles per second, forwarded ones among them)."""
+    row = next(r for r in ROWS if r.id == "steer-rtc")
+    good = pcap_frames(traffic["file"])
+    out = {"traffic": traffic["id"], "every": FLOOD_EVERY, "runs": []}
+    tdir = os.path.join(OUT, "traffic")
+    variants = [("none", "no flood", traffic["file"])]
+    for fid, label, args in FLOODS:
+        raw = os.path.join(tdir, "exc-%s.pcap" % fid)
+        cmd = [TRAFGEN, "--out", raw, "--src-mac", SRC_MAC, "--proto", "udp", "-q", "--flows", "254",
+               "--packets", "1", "--size", "64"] + args
+        r = sh(cmd)
+        if r.returncode != 0:
+            raise RuntimeError("steer-trafgen failed: %s\n%s" % (" ".join(cmd), r.stderr))
+        exc = pcap_frames(raw)
+        mixed = [exc[(i // FLOOD_EVERY) % len(exc)] if i % FLOOD_EVERY == FLOOD_EVERY - 1 else fr
+                 for i, fr in enumerate(good)]
+        path = os.path.join(tdir, "%s-flood-%s.pcap" % (traffic["id"], fid))
+        write_pcap(path, mixed)
+        variants.append((fid, label, path))
+    # Interleaved and repeated like the table's rows; each variant's median run is shown.
+    runs = {fid: [] for fid, _, _ in variants}
+    for rep in range(REPEAT):
+        for fid, label, path in (variants if rep % 2 == 0 else variants[::-1]):
+            t = {"id": "%s+%s" % (traffic["id"], fid), "file": path}
+            res = measure(row, t, rep, empty)
+            res["flood"], res["flood_label"] = fid, label
+            st = res.get("steer") or {}
+            res["slowpath_ring_full"] = st.get("slowpath_ring_full")
+            res["slow_taken"] = st.get("slow_taken")
+            runs[fid].append(res)
+            if res["ok"]:
+                log("slow-path flood %-5s: %.2f Mpps handled, %.2f Mpps forwarded" % (fid, res["rx_mpps"], res["mpps"]))
+            else:
+                log("slow-path flood %-5s: n/a: %s" % (fid, res["error"]))
+    for fid, _, _ in variants:
+        ok = sorted((r for r in runs[fid] if r["ok"]), key=lambda r: r["rx_mpps"])
+        med = dict(ok[len(ok) // 2]) if ok else dict(runs[fid][-1])
+        med["all_rx_mpps"] = [round(r["rx_mpps"], 2) for r in ok]
+        out["runs"].append(med)
+    return out
+
+
 def go_benchmarks():
     go = shutil.which("go") or "/usr/local/go/bin/go"
     if not os.path.exists(go):
@@ -795,7 +875,7 @@ def fmt(v, f):
     return "-" if v is None else f % v
 
 
-def table(info, traffic, rows, summary, samples, discarded, go_info, go_res, churn, started, wall):
+def table(info, traffic, rows, summary, samples, discarded, go_info, go_res, churn, started, wall, flood=None):
     lines = []
     m = info
     lines.append("steer bench, %s UTC (%.0f s)" % (started.strftime("%Y-%m-%d %H:%M"), wall))
@@ -889,6 +969,23 @@ def table(info, traffic, rows, summary, samples, discarded, go_info, go_res, chu
             churn["mpps_during"], churn["mpps_before"], 100 * (churn["mpps_during"] / churn["mpps_before"] - 1)))
     elif churn:
         lines.append("route API under traffic: n/a: %s" % churn["error"])
+    if flood:
+        lines.append("slow-path floods (steer-rtc, %s with 1 frame in %d an exception; slow_path.rate 20000/s):" % (
+            flood["traffic"], flood["every"]))
+        base = next((r for r in flood["runs"] if r["flood"] == "none" and r["ok"]), None)
+        for r in flood["runs"]:
+            if not r["ok"]:
+                lines.append("      %-5s n/a: %s" % (r["flood"], r["error"]))
+                continue
+            rel = ""
+            if base and r is not base:
+                rel = " (%+.1f%% handled against no flood)" % (100 * (r["rx_mpps"] / base["rx_mpps"] - 1))
+            extra = ""
+            if r["flood"] != "none":
+                extra = "; control thread took %s, ring full for %s" % (r.get("slow_taken"), r.get("slowpath_ring_full"))
+            lines.append("      %-5s %6.2f Mpps handled (runs %s), %6.2f Mpps forwarded%s%s  [%s]" % (
+                r["flood"], r["rx_mpps"], "/".join("%.1f" % x for x in r["all_rx_mpps"]), r["mpps"], rel, extra,
+                r["flood_label"]))
     if go_res or go_info:
         if go_res:
             parts = ["%s %dk routes %.2f s (%.0fk routes/s)" % (g["bench"], g["routes"] // 1000, g["seconds"], g["routes_per_s"] / 1000)
@@ -942,7 +1039,7 @@ def main():
         log("WARNING: other DPDK processes are running: %s. Their pollers take the CPUs the rows "
             "poll on; each run waits up to %.0f s for them to end, then measures anyway (and says so)." % (
                 ", ".join(others), WAIT_OTHERS))
-    samples, discarded, go_info, go_res, churn = [], [], {}, [], None
+    samples, discarded, go_info, go_res, churn, flood = [], [], {}, [], None, None
     interrupted = None
     try:
         traffic, empty = make_traffic(tsel)
@@ -983,6 +1080,10 @@ def main():
                     churn["add_ms"]["n"], churn["delete_ms"]["n"], churn["mpps_during"], churn["mpps_before"]))
             else:
                 log("route churn: n/a: %s" % churn["error"])
+        if RUN_FLOOD and any(r.id == "steer-rtc" for r in rows):
+            t = next((x for x in traffic if x["id"] == "udp64-1024"), traffic[0])
+            log("slow-path floods: steer-rtc on %s with 1 frame in %d an exception" % (t["id"], FLOOD_EVERY))
+            flood = slowpath_flood(t, empty)
         if RUN_GO:
             log("control plane: go test -bench FIBBuild|LPMLoad ./cgo/lpm/, Load1M ./cgo/fib/ (about a minute)")
             go_info, go_res = go_benchmarks()
@@ -996,7 +1097,7 @@ def main():
         traffic = locals().get("traffic", [])
     wall = time.monotonic() - t_start
     summary = summarise(samples, traffic, rows, info["cpu_mhz"])
-    text = table(info, traffic, rows, summary, samples, discarded, go_info, go_res, churn, started, wall)
+    text = table(info, traffic, rows, summary, samples, discarded, go_info, go_res, churn, started, wall, flood)
     result = {
         "schema": 1,
         "date": started.isoformat(timespec="seconds"),
@@ -1012,6 +1113,7 @@ def main():
         "samples": samples,
         "discarded": discarded,
         "control_plane": {"info": go_info, "results": go_res, "route_churn": churn},
+        "slowpath_flood": flood,
         "table": text,
     }
     with open(os.path.join(OUT, "results.json"), "w") as f:
