@@ -400,8 +400,12 @@ func (s *SlowPath) forward(port int, pkt []byte, nh uint32, l2bcast bool) {
 			s.icmpError(port, pkt, l2bcast, icmp.NetUnreachable, 0)
 			return
 		}
-		if hop.Kind != fastpath.Forward && hop.Kind != fastpath.Unresolved {
-			s.drop("not_forwardable")
+		switch hop.Kind {
+		case fastpath.Local: // it became one of our addresses
+			s.local(port, pkt, l2bcast)
+			return
+		case fastpath.Broadcast:
+			s.drop("broadcast")
 			return
 		}
 	}

@@ -1026,11 +1026,12 @@ func TestUnresolvedStaleNextHop(t *testing.T) {
 		h.handle("unresolved", 0, ipFrame(macA, pkt), withNextHop(nh))
 		out = h.sent(1)
 		checkICMPError(t, decodeIP(t, out[0].frame), ip0, hostA, icmp.NetUnreachable, 0, pkt)
-		// A route to something that is not a neighbour: dropped.
+		// Now one of our addresses: handled as local (UDP: port unreachable).
 		pkt = udpPkt(t, ipSpec{src: hostA, dst: ip0, ttl: 10}, 1, 2, nil)
 		h.handle("unresolved", 0, ipFrame(macA, pkt), withNextHop(nh))
-		h.sent(0)
-		if st := h.s.Stats(); st.Dropped["not_forwardable"] != 1 || st.SoftForwarded != 1 {
+		out = h.sent(1)
+		checkICMPError(t, decodeIP(t, out[0].frame), ip0, hostA, icmp.PortUnreachable, 0, pkt)
+		if st := h.s.Stats(); st.SoftForwarded != 1 || st.ICMP.Errors["port_unreachable"] != 1 {
 			t.Errorf("nh %d: stats %+v", nh, st)
 		}
 	}
