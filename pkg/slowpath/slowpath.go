@@ -408,6 +408,10 @@ func (s *SlowPath) forward(port int, pkt []byte, nh uint32, l2bcast bool) {
 			s.drop("broadcast")
 			return
 		}
+		if h.TTL <= 1 { // the fast path checks TTL only for what it forwards
+			s.icmpError(port, pkt, l2bcast, icmp.TimeExceeded, 0)
+			return
+		}
 	}
 	if mtu := s.ports[hop.Port].MTU; mtu > 0 && len(pkt) > mtu {
 		if h.DF {
