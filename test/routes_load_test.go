@@ -96,8 +96,8 @@ func (tr *trafficRun) stop(t *testing.T) (Result, *Stats) {
 }
 
 // routePrefix is the i-th churn prefix: /24s and (every 8th) /28s in
-// 100.64.0.0/10, which the traffic never uses. A /28 takes an LPM tbl8
-// group that RCU reclaims after the delete; the table has ~4,350 of them,
+// 100.64.0.0/10, which the traffic never uses. A /28 takes a FIB tbl8
+// group, recycled by the delete; the table has 4,096 (fib.tbl8_groups),
 // so 10,000 routes held at once cannot all be longer than /24.
 func routePrefix(i int) string {
 	if i%8 == 7 {

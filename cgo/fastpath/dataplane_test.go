@@ -10,7 +10,7 @@ import (
 
 	"github.com/steer-router/steer/cgo/ealtest"
 	"github.com/steer-router/steer/cgo/ethdev"
-	"github.com/steer-router/steer/cgo/lpm"
+	"github.com/steer-router/steer/cgo/fib"
 	"github.com/steer-router/steer/cgo/mbuf"
 	"github.com/steer-router/steer/cgo/mempool"
 )
@@ -77,24 +77,32 @@ func newTestPool(t *testing.T, name string, n int) (*mempool.Pool, int) {
 	return pool, field
 }
 
-// newTestDataplane makes an LPM table routing prefix to next hop 0 and an
-// empty dataplane; both are freed when the test ends.
-func newTestDataplane(t *testing.T, name string, field int, prefix string) (*lpm.LPM, *Dataplane) {
+// newTestDataplane makes an empty dataplane, freed when the test ends.
+func newTestDataplane(t *testing.T, field int) *Dataplane {
 	t.Helper()
-	table, err := lpm.New(name+"_lpm", 0, 16, 4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(table.Free)
-	if err := table.Add(netip.MustParsePrefix(prefix), 0); err != nil {
-		t.Fatal(err)
-	}
 	dp, err := New(field, 16, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(dp.Free)
-	return table, dp
+	return dp
+}
+
+// setTestFIB gives dp a FIB (rte_fib, freed when the test ends) with hops,
+// routing prefix to next hop 0.
+func setTestFIB(t *testing.T, dp *Dataplane, name, prefix string, hops []NextHop) {
+	t.Helper()
+	table, err := fib.New(name+"_fib", 0, 16, 4, NoRoute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(table.Free)
+	if err := dp.SetFIB(table, hops); err != nil {
+		t.Fatal(err)
+	}
+	if err := dp.AddRoute(netip.MustParsePrefix(prefix), 0); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func closePorts(t *testing.T, ports ...ethdev.Port) {
@@ -112,7 +120,7 @@ func closePorts(t *testing.T, ports ...ethdev.Port) {
 func TestDataplaneLaunchStopBalances(t *testing.T) {
 	pool, field := newTestPool(t, "t_dp_pool", 8191)
 	ports := []ethdev.Port{startPort(t, "net_null0", pool), startPort(t, "net_null1", pool)}
-	table, dp := newTestDataplane(t, "t_dp", field, "10.0.0.0/8")
+	dp := newTestDataplane(t, field)
 	for _, p := range ports {
 		mac, _ := p.MAC()
 		if err := dp.SetPort(uint16(p), mac, 1, 1500); err != nil {
@@ -120,9 +128,7 @@ func TestDataplaneLaunchStopBalances(t *testing.T) {
 		}
 	}
 	hops := []NextHop{{Kind: Forward, Port: uint16(ports[1]), DstMAC: make([]byte, 6), SrcMAC: make([]byte, 6)}}
-	if err := dp.SetFIB(table.Ptr(), hops); err != nil {
-		t.Fatal(err)
-	}
+	setTestFIB(t, dp, "t_dp", "10.0.0.0/8", hops)
 	lc, err := dp.AddLcore(1, 0, []RxQueue{{Port: uint16(ports[0])}, {Port: uint16(ports[1])}}, -1)
 	if err != nil {
 		t.Fatal(err)

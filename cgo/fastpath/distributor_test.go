@@ -64,7 +64,7 @@ func TestRETAChangeKeepsFlowOrder(t *testing.T) {
 	if lanMAC.String() != pcapLanMAC.String() {
 		t.Fatalf("net_pcap0 has MAC %s, the traffic was made for %s", lanMAC, pcapLanMAC)
 	}
-	table, dp := newTestDataplane(t, "t_reta", field, "198.51.100.0/24")
+	dp := newTestDataplane(t, field)
 	for _, p := range []struct {
 		id  uint16
 		mac net.HardwareAddr
@@ -73,9 +73,7 @@ func TestRETAChangeKeepsFlowOrder(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := dp.SetFIB(table.Ptr(), []NextHop{{Kind: Forward, Port: uint16(wan), DstMAC: peerMAC, SrcMAC: wanMAC}}); err != nil {
-		t.Fatal(err)
-	}
+	setTestFIB(t, dp, "t_reta", "198.51.100.0/24", []NextHop{{Kind: Forward, Port: uint16(wan), DstMAC: peerMAC, SrcMAC: wanMAC}})
 	if err := dp.SetDistributor(2, retaBuckets, Burst, true); err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,7 @@
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
-#include <rte_lpm.h>
+#include <rte_fib.h>
 #include <rte_malloc.h>
 #include <rte_mbuf_dyn.h>
 #include <rte_pause.h>
@@ -240,7 +240,8 @@ steer_process_burst(struct steer_lcore *lc, uint16_t recorded,
 {
 	struct steer_dp *dp = lc->dp;
 	struct rte_mbuf *look[STEER_BURST], *dead[STEER_BURST], *slow[STEER_BURST];
-	uint32_t ips[STEER_BURST], hops[STEER_BURST];
+	uint32_t ips[STEER_BURST];
+	uint64_t hops[STEER_BURST];
 	uint16_t flags[STEER_BURST];
 	uint16_t n_look = 0, n_dead = 0, n_slow = 0;
 	/* Every mbuf of the burst records the same queue, so its TX buffers
@@ -267,22 +268,35 @@ steer_process_burst(struct steer_lcore *lc, uint16_t recorded,
 		}
 	}
 
-	/* Stage 2: one bulk LPM lookup for the burst. */
+	/* Stage 2: one bulk FIB lookup for the burst. */
 	if (n_look > 0)
-		rte_lpm_lookup_bulk(dp->fib.lpm, ips, hops, n_look);
+		rte_fib_lookup_bulk(dp->fib.fib, ips, hops, n_look);
 
 	/* Stage 3: decide (RFC 1812 5.3), rewrite, buffer for TX. */
 	for (uint16_t i = 0; i < n_look; i++) {
 		struct rte_mbuf *m = look[i];
-		uint32_t h = hops[i];
-		if (unlikely(!(h & RTE_LPM_LOOKUP_SUCCESS))) {
+		uint64_t h = hops[i];
+		if (unlikely(h == STEER_FIB_NO_ROUTE)) {
 			if (flags[i] & STEER_V_L2BCAST)
 				drop(lc, m, STEER_DROP_LINK_BROADCAST, dead, &n_dead);
 			else
 				to_slow_path(lc, m, STEER_SLOW_NO_ROUTE, 0, 0, slow, &n_slow);
 			continue;
 		}
-		uint32_t nh_idx = h & 0x00ffffff;
+		if (unlikely(h == STEER_FIB_RECYCLED)) {
+			/* The lookup raced a tbl8 group being recycled (see struct
+			 * steer_fib): the slow path does not know this next hop and
+			 * looks the destination up again. A link-layer broadcast is
+			 * not forwarded (5.3.4); it cannot be for one of our own
+			 * addresses either: their /32s keep their group non-uniform,
+			 * so that group is never recycled. */
+			if (flags[i] & STEER_V_L2BCAST)
+				drop(lc, m, STEER_DROP_LINK_BROADCAST, dead, &n_dead);
+			else
+				to_slow_path(lc, m, STEER_SLOW_UNRESOLVED, 0, STEER_NH_RETRY, slow, &n_slow);
+			continue;
+		}
+		uint32_t nh_idx = (uint32_t)h - 1;
 		const struct steer_nexthop *nh = &dp->fib.nh[nh_idx];
 		int l2bcast = (flags[i] & STEER_V_L2BCAST) != 0;
 		if (unlikely(nh->kind >= STEER_NH_LOCAL)) {
@@ -725,8 +739,8 @@ steer_dp_free(struct steer_dp *dp)
 	rte_free(dp);
 }
 
-/* Write next hop idx; the release fence orders it before the LPM update
- * that will point at it. Only ever called for an index no LPM entry uses. */
+/* Write next hop idx; the release fence orders it before the FIB update
+ * that will point at it. Only ever called for an index no FIB entry uses. */
 void
 steer_nh_set(struct steer_dp *dp, uint32_t idx, uint8_t kind, uint16_t port,
 	     const uint8_t *dst, const uint8_t *src)

@@ -1,5 +1,5 @@
 // Package fastpath drives steer's C data path (fastpath.c): a dataplane of
-// ports, a FIB and lcores that run rx_burst -> checks -> bulk LPM ->
+// ports, a FIB and lcores that run rx_burst -> checks -> bulk FIB lookup ->
 // rewrite -> tx_burst until told to quit. Go sets it up, launches it, stops
 // it and reads counters; it never touches a packet.
 package fastpath
@@ -28,6 +28,7 @@ import (
 	"unsafe"
 
 	"github.com/steer-router/steer/cgo/eal"
+	"github.com/steer-router/steer/cgo/fib"
 )
 
 // Limits of the C structures.
@@ -66,7 +67,7 @@ const (
 	Broadcast  NextHopKind = C.STEER_NH_BROADCAST  // network/broadcast address of a connected subnet
 )
 
-// NextHop is one entry of the next-hop table the LPM points into.
+// NextHop is one entry of the next-hop table the FIB points into.
 type NextHop struct {
 	Kind   NextHopKind
 	Port   uint16
@@ -93,7 +94,19 @@ type Dataplane struct {
 	// Released next-hop indexes, reusable once every lcore has passed a
 	// quiescent state after the release (RCU QSBR token).
 	freeHops []freedHop
+	// The FIB and its grace period: see fibChange.
+	fib        *fib.FIB
+	fibToken   uint64
+	fibPending bool
 }
+
+// NoRoute is the FIB value of "no prefix matches" (the table's default); a
+// FIB holds next-hop index + 1, and 0 is never a next hop (struct steer_fib).
+const NoRoute = C.STEER_FIB_NO_ROUTE
+
+// maxHops keeps every index + 1 below NoRoute and every index below the
+// exception tag that means "look again" (STEER_NH_RETRY).
+const maxHops = C.STEER_NH_RETRY
 
 type freedHop struct {
 	idx   uint32
@@ -110,6 +123,9 @@ type Lcore struct {
 // New allocates a dataplane on a NUMA socket. rxqField is the mbuf dynfield
 // offset of the recorded RX queue; nhCap the size of the next-hop table.
 func New(rxqField, nhCap, socket int) (*Dataplane, error) {
+	if nhCap < 1 || nhCap >= maxHops {
+		return nil, fmt.Errorf("fastpath: %d next hops, 1..%d", nhCap, maxHops-1)
+	}
 	dp := C.steer_dp_create(C.int(rxqField), C.uint32_t(nhCap), C.int(socket))
 	if dp == nil {
 		return nil, fmt.Errorf("steer_dp_create: out of DPDK memory (%d next hops on socket %d)", nhCap, socket)
@@ -131,17 +147,23 @@ func (d *Dataplane) SetPort(id uint16, mac net.HardwareAddr, nbTxq, mtu int) err
 	return nil
 }
 
-// SetFIB installs the LPM table (a *struct rte_lpm) and the next hops its
-// entries point at. Before Launch only; afterwards next hops are appended
-// (AppendNextHop) and routes change through the LPM, reclaimed with RCU.
-func (d *Dataplane) SetFIB(lpm unsafe.Pointer, hops []NextHop) error {
+// SetFIB installs the FIB (an rte_fib whose default is NoRoute, holding
+// next-hop index + 1: build it with AddRoutes) and the next hops its entries
+// point at. Before Launch only; afterwards next hops are appended
+// (AppendNextHop) and routes change through AddRoutes / AddRoute /
+// DeleteRoute.
+func (d *Dataplane) SetFIB(t *fib.FIB, hops []NextHop) error {
 	if d.launched {
 		return errors.New("fastpath: SetFIB after Launch")
+	}
+	if t.Default() != NoRoute {
+		return fmt.Errorf("fastpath: FIB default %d, want %d (NoRoute)", t.Default(), uint64(NoRoute))
 	}
 	if len(hops) > int(d.dp.fib.nh_cap) {
 		return fmt.Errorf("fastpath: %d next hops, table holds %d", len(hops), d.dp.fib.nh_cap)
 	}
-	d.dp.fib.lpm = (*C.struct_rte_lpm)(lpm)
+	d.fib = t
+	d.dp.fib.fib = (*C.struct_rte_fib)(t.Ptr())
 	d.nhCount = 0
 	for _, h := range hops {
 		if _, err := d.AppendNextHop(h); err != nil {
@@ -151,9 +173,85 @@ func (d *Dataplane) SetFIB(lpm unsafe.Pointer, hops []NextHop) error {
 	return nil
 }
 
+// fibChange runs one change of the FIB (any number of rte_fib adds and
+// deletes) inside the grace-period scheme that keeps lock-free readers
+// safe, and is the only way the FIB is written:
+//
+// rte_fib (DPDK 22.11) frees a tbl8 group the moment a change makes it
+// uniform (after writing the tbl24 entry, it zeroes the group) and a later
+// change may allocate it again. A lookup that read the old tbl24 entry may
+// still be about to read the group: zeroes are harmless (value 0 is never a
+// next hop, the fast path sends the packet to the slow path to look again),
+// but a reused group would give it some other prefix's next hop. So every
+// change takes a QSBR token when it is done (rte_rcu_qsbr_start) and the
+// next change first waits until every lcore has reported a quiescent state
+// after it (rte_rcu_qsbr_check, blocking). Lcores report once per loop, so
+// the wait is microseconds while they run; before Launch and after Stop no
+// reader is online and it returns at once.
+//
+// Within one change nothing waits: a bulk that recycles a group with one
+// prefix and allocates it again for a later one can, while lcores run, give
+// a lookup racing both the later prefix's next hop (a packet misrouted, no
+// memory unsafety). Callers keep run-time bulks for loads, where that is
+// acceptable, and single changes for everything else.
+func (d *Dataplane) fibChange(change func() error) error {
+	if d.fib == nil {
+		return errors.New("fastpath: no FIB (SetFIB)")
+	}
+	if d.fibPending {
+		C.rte_rcu_qsbr_check(d.dp.qsv, C.uint64_t(d.fibToken), true)
+	}
+	err := change() // even a failed change may have written part of it
+	d.fibToken = uint64(C.rte_rcu_qsbr_start(d.dp.qsv))
+	d.fibPending = true
+	return err
+}
+
+// AddRoutes points prefixes[i] at next-hop index idx[i] in one change (one
+// grace period), through fib.AddBulk: for whole tables. It stops at the
+// first failure; the prefixes added before it stay.
+func (d *Dataplane) AddRoutes(prefixes []netip.Prefix, idx []uint32) error {
+	if len(prefixes) != len(idx) {
+		return fmt.Errorf("fastpath: %d prefixes, %d next hops", len(prefixes), len(idx))
+	}
+	vals := make([]uint64, len(idx))
+	for i, x := range idx {
+		if x >= maxHops {
+			return fmt.Errorf("fastpath: %s -> next hop %d: out of range", prefixes[i], x)
+		}
+		vals[i] = uint64(x) + 1
+	}
+	return d.fibChange(func() error { return d.fib.AddBulk(prefixes, vals) })
+}
+
+// AddRoute points prefix p at next-hop index idx (adding or replacing).
+func (d *Dataplane) AddRoute(p netip.Prefix, idx uint32) error {
+	if idx >= maxHops {
+		return fmt.Errorf("fastpath: %s -> next hop %d: out of range", p, idx)
+	}
+	return d.fibChange(func() error { return d.fib.Add(p, uint64(idx)+1) })
+}
+
+// DeleteRoute removes prefix p from the FIB.
+func (d *Dataplane) DeleteRoute(p netip.Prefix) error {
+	return d.fibChange(func() error { return d.fib.Delete(p) })
+}
+
+// Lookup is the next-hop index the FIB gives dst, as the fast path would
+// see it with no change in progress. Not safe against a concurrent change:
+// the caller serialises it with the writer.
+func (d *Dataplane) Lookup(dst netip.Addr) (uint32, bool) {
+	v, ok := d.fib.Lookup(dst)
+	if !ok || v == 0 {
+		return 0, false
+	}
+	return uint32(v - 1), true
+}
+
 // AppendNextHop writes h at the next free index of the next-hop table and
-// returns the index, ready for LPM entries to point at. Entries are never
-// rewritten, so lcores read them without locks.
+// returns the index, ready for FIB entries to point at. Entries are never
+// rewritten while a FIB entry may point at them, so lcores read them
+// without locks.
 func (d *Dataplane) AppendNextHop(h NextHop) (uint32, error) {
 	var dst, src *C.uint8_t
 	if h.Kind == Unresolved && h.Via.IsValid() {
@@ -199,9 +297,9 @@ func (d *Dataplane) reusableHop() (uint32, bool) {
 	return uint32(d.nhCount), false
 }
 
-// ReleaseNextHop says no LPM entry points at idx any more. The index is
+// ReleaseNextHop says no FIB entry points at idx any more. The index is
 // rewritten only after every lcore has reported a quiescent state, so a
-// lookup that read idx before the LPM change still sees the old entry.
+// lookup that read idx before the FIB change still sees the old entry.
 func (d *Dataplane) ReleaseNextHop(idx uint32) {
 	token := C.rte_rcu_qsbr_start(d.dp.qsv)
 	d.freeHops = append(d.freeHops, freedHop{idx: idx, token: uint64(token)})

@@ -73,12 +73,13 @@ extern const char *const steer_slow_names[STEER_SLOW_MAX];
 
 /* What an exception carries for the control thread, in mbuf hash.usr (the
  * RSS hash is spent by then): the slow reason, whether the frame arrived as
- * link-layer broadcast, and the next hop the LPM gave (0 when none). */
+ * link-layer broadcast, and the next-hop index the FIB gave (0 when none,
+ * STEER_NH_RETRY when the lookup must be done again). */
 #define STEER_EXC_L2BCAST 0x80
 #define STEER_EXC_TAG(reason, l2bcast, nh) ((uint32_t)(reason) | ((l2bcast) ? STEER_EXC_L2BCAST : 0) | ((uint32_t)(nh) << 8))
 
 /* Kinds of next hop. LOCAL and BROADCAST entries are /32s the control plane
- * installs for the router's own and subnet broadcast addresses, so one LPM
+ * installs for the router's own and subnet broadcast addresses, so one FIB
  * lookup answers "for us?" and "where to?" at once. */
 enum steer_nh_kind {
 	STEER_NH_FORWARD = 0,   /* MACs known: rewrite and send */
@@ -106,13 +107,27 @@ struct steer_port {
 	uint8_t enabled;
 };
 
-/* The next-hop table is append-only while lcores run: an entry is written
- * and fenced before any LPM entry points at it, and never rewritten, so
- * readers need no lock. LPM deletes reclaim their tbl8 groups through RCU
- * QSBR once every lcore has reported a quiescent state. */
+/* The FIB is an rte_fib (DIR24_8, 4-byte entries) whose values are
+ * next-hop index + 1. A next-hop entry is written and fenced before any FIB
+ * entry points at it, and rewritten only an RCU grace period after the last
+ * FIB entry stopped pointing at it, so readers need no lock.
+ *
+ * DPDK 22.11's rte_fib has no RCU hook: when a change makes a tbl8 group
+ * uniform it writes the tbl24 entry and zeroes the group at once, and a
+ * later change may reuse the group. Hence:
+ *  - value 0 (STEER_FIB_RECYCLED) is never a real next hop: a reader that
+ *    gets it read a group being recycled, and hands the packet to the slow
+ *    path (UNRESOLVED, next hop STEER_NH_RETRY), which looks it up again;
+ *  - no match gives STEER_FIB_NO_ROUTE, above any index + 1;
+ *  - the writer (Dataplane in fastpath.go) waits for a grace period on qsv
+ *    before each change that follows another, so a group freed by one
+ *    change is not reused while a lookup may still be inside it. */
+#define STEER_FIB_RECYCLED 0
+#define STEER_FIB_NO_ROUTE 0x7fffffffu
+#define STEER_NH_RETRY 0xffffffu   /* exception tag: no next hop, look again */
 struct steer_fib {
-	struct rte_lpm *lpm;
-	struct steer_nexthop *nh;  /* indexed by the LPM's next-hop id */
+	struct rte_fib *fib;
+	struct steer_nexthop *nh;  /* indexed by FIB value - 1 */
 	uint32_t nh_cap;
 };
 

@@ -48,7 +48,7 @@ func (d *Dataplane) ControlLcore() int { return d.ctlLcore }
 type Exception struct {
 	Reason      int    // index into SlowReasons
 	L2Broadcast bool   // arrived as link-layer broadcast or multicast
-	NextHop     uint32 // the LPM's next hop for it (0 when there was none)
+	NextHop     uint32 // the FIB's next hop for it (0 when there was none, 0xffffff: look again)
 	Port        uint16 // ingress port
 	Frame       []byte // the frame, up to the copy limit
 	Truncated   bool   // the frame was longer than the copy limit

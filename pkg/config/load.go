@@ -136,6 +136,8 @@ var defaults = map[string]any{
 	"distributor.on_full":   "drop",
 	"slow_path.ring_size":   1024,
 	"slow_path.rate":        20000,
+	"fib.max_routes":        1 << 16,
+	"fib.tbl8_groups":       1 << 12,
 	"arp.reachable_time":    "30s",
 	"arp.stale_time":        "60s",
 	"arp.retrans_time":      "1s",

@@ -35,6 +35,7 @@ func TestDefaults(t *testing.T) {
 		Mempool:     Mempool{Mbufs: 0, Cache: 256, DataRoom: 2176},
 		Distributor: Distributor{RingSize: 1024, RetaSize: 128, Burst: 32, OnFull: "drop"},
 		SlowPath:    SlowPath{RingSize: 1024, Rate: 20000},
+		FIB:         FIB{MaxRoutes: 1 << 16, Tbl8Groups: 1 << 12},
 		ARP: ARP{ReachableTime: "30s", StaleTime: "60s", RetransTime: "1s", FailedHold: "20s",
 			MaxRetries: 3, MaxPending: 8, MaxEntries: 4096,
 			Reachable: 30 * time.Second, Stale: time.Minute, Retrans: time.Second, Hold: 20 * time.Second},

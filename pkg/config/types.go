@@ -21,6 +21,7 @@ type Config struct {
 	Routes      []Route     `mapstructure:"routes"`
 	Neighbors   []Neighbor  `mapstructure:"neighbors"`
 	SlowPath    SlowPath    `mapstructure:"slow_path"`
+	FIB         FIB         `mapstructure:"fib"`
 	ARP         ARP         `mapstructure:"arp"`
 	ICMP        ICMP        `mapstructure:"icmp"`
 	Metrics     Metrics     `mapstructure:"metrics"`
@@ -102,6 +103,14 @@ type Distributor struct {
 type SlowPath struct {
 	RingSize int `mapstructure:"ring_size"` // per-lcore exception ring
 	Rate     int `mapstructure:"rate"`      // packets per second the control thread takes
+}
+
+// FIB sizes the fast path's rte_fib (DIR24_8): prefixes it holds (routes,
+// addresses, neighbours' /32s) and tbl8 groups (one per /24 that holds
+// prefixes longer than /24). See dpdk-config/README.md for the memory.
+type FIB struct {
+	MaxRoutes  int `mapstructure:"max_routes"`
+	Tbl8Groups int `mapstructure:"tbl8_groups"`
 }
 
 // ARP tunes neighbour resolution (RFC 826) and the neighbour table.

@@ -601,6 +601,11 @@ func (v *validator) log(c *Config) {
 func (v *validator) slowPath(c *Config) {
 	v.pow2Range("slow_path.ring_size", c.SlowPath.RingSize, 64, 65536)
 	v.intRange("slow_path.rate", c.SlowPath.Rate, 100, 10000000)
+	v.intRange("fib.max_routes", c.FIB.MaxRoutes, 64, MaxFIBRoutes)
+	v.intRange("fib.tbl8_groups", c.FIB.Tbl8Groups, 16, MaxTbl8Groups)
+	if n := len(c.Routes) + len(c.Neighbors); n > c.FIB.MaxRoutes {
+		v.add("fib.max_routes", strconv.Itoa(c.FIB.MaxRoutes), "must hold the %d routes and neighbours configured (and the ports' addresses)", n)
+	}
 	a := &c.ARP
 	a.Reachable = v.duration("arp.reachable_time", a.ReachableTime, time.Second, 24*time.Hour)
 	a.Stale = v.duration("arp.stale_time", a.StaleTime, time.Second, 24*time.Hour)
@@ -612,6 +617,13 @@ func (v *validator) slowPath(c *Config) {
 	v.intRange("icmp.rate", c.ICMP.Rate, 0, 1000000)
 	v.intRange("icmp.burst", c.ICMP.Burst, 1, 1000000)
 }
+
+// FIB limits: rte_fib's RIB takes max_routes nodes from a mempool, and a
+// DIR24_8 table with 4-byte entries indexes at most 2^24 tbl8 groups.
+const (
+	MaxFIBRoutes  = 1 << 24
+	MaxTbl8Groups = 1 << 20
+)
 
 // duration parses a Go duration string within [lo, hi].
 func (v *validator) duration(f, s string, lo, hi time.Duration) time.Duration {

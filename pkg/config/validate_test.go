@@ -168,6 +168,8 @@ func TestRules(t *testing.T) {
 		// slow path, ARP, ICMP
 		{name: "slow ring not power of two", sets: []kv{s("slow_path.ring_size", 1000)}, field: "slow_path.ring_size", msg: "power of two 64..65536", value: "1000"},
 		{name: "slow rate too low", sets: []kv{s("slow_path.rate", 10)}, field: "slow_path.rate", msg: "100..10000000", value: "10"},
+		{name: "fib max routes too low", sets: []kv{s("fib.max_routes", 10)}, field: "fib.max_routes", msg: "64..16777216", value: "10"},
+		{name: "fib tbl8 groups too many", sets: []kv{s("fib.tbl8_groups", 1<<21)}, field: "fib.tbl8_groups", msg: "16..1048576", value: "2097152"},
 		{name: "arp duration garbage", sets: []kv{s("arp.reachable_time", "soon")}, field: "arp.reachable_time", msg: "must be a duration", value: "soon"},
 		{name: "arp retrans too short", sets: []kv{s("arp.retrans_time", "1ms")}, field: "arp.retrans_time", msg: "10ms..1m0s"},
 		{name: "arp retries zero", sets: []kv{s("arp.max_retries", 0)}, field: "arp.max_retries", msg: "1..20", value: "0"},

@@ -1,9 +1,9 @@
 // Package fib turns port addresses, static routes and neighbours into what
-// the fast path needs: LPM entries pointing into a next-hop table.
+// the fast path needs: FIB entries pointing into a next-hop table.
 //
 // Besides the routes an operator writes, it installs /32 entries for the
 // router's own addresses (Local) and for the network and broadcast addresses
-// of each connected subnet (Broadcast), so a single LPM lookup per packet
+// of each connected subnet (Broadcast), so a single FIB lookup per packet
 // answers both "is this for us?" and "where does it go?".
 package fib
 
@@ -77,7 +77,7 @@ type NextHop struct {
 // Key identifies equal next hops (they share one table entry).
 func (h NextHop) Key() string { return fmt.Sprintf("%d/%d/%s/%s", h.Kind, h.Port, h.MAC, h.Via) }
 
-// Entry is one LPM prefix and the index of its next hop.
+// Entry is one FIB prefix and the index of its next hop.
 type Entry struct {
 	Prefix  netip.Prefix
 	NextHop int
@@ -88,7 +88,7 @@ type Entry struct {
 // Table is a built FIB.
 type Table struct {
 	Entries  []Entry   // sorted by prefix length, then address
-	NextHops []NextHop // index 0.. as the LPM stores them
+	NextHops []NextHop // index 0.. (the FIB stores index + 1)
 }
 
 type builder struct {
@@ -181,7 +181,7 @@ func lastAddr(p netip.Prefix) netip.Addr {
 }
 
 // Lookup is a longest-prefix match in Go, for tests and explanations; the
-// fast path uses rte_lpm.
+// fast path uses rte_fib.
 func (t *Table) Lookup(a netip.Addr) (Entry, NextHop, bool) {
 	best := -1
 	for i, e := range t.Entries {
@@ -194,16 +194,4 @@ func (t *Table) Lookup(a netip.Addr) (Entry, NextHop, bool) {
 	}
 	e := t.Entries[best]
 	return e, t.NextHops[e.NextHop], true
-}
-
-// Needs24Plus counts entries longer than /24 (each needs an LPM tbl8 group
-// in the worst case).
-func (t *Table) Needs24Plus() int {
-	n := 0
-	for _, e := range t.Entries {
-		if e.Prefix.Bits() > 24 {
-			n++
-		}
-	}
-	return n
 }

@@ -162,7 +162,7 @@ func New(src Source, build BuildInfo) *Collector {
 		retaBuckets:    desc("reta_buckets", "Distributor RETA buckets pointing at each worker (the RETA spread).", "worker"),
 		mempoolSize:    desc("mempool_size_mbufs", "Mbufs in the packet pool."),
 		mempoolInUse:   desc("mempool_in_use_mbufs", "Mbufs of the packet pool in use now (descriptor rings, rings, TX buffers, in flight)."),
-		fibEntries:     desc("fib_entries", "LPM prefixes in the forwarding table, the router's own and broadcast /32s included."),
+		fibEntries:     desc("fib_entries", "FIB prefixes in the forwarding table, the router's own and broadcast /32s included."),
 		fibNextHops:    desc("fib_next_hops", "Next hops in the forwarding table."),
 		routes:         desc("routes", "Static routes."),
 		neighbors:      desc("neighbors", "Usable neighbours in the forwarding table (static, and learnt ones with a MAC)."),

@@ -18,7 +18,7 @@ import (
 // Routes change under traffic: an infinite pcap sends half its flows to A
 // (a static route never touched) and half to B (added and deleted again and
 // again), while 10,000 other /24 and /28 routes come and go (the /28s take
-// and give back LPM tbl8 groups, which RCU reclaims). A must never lose a
+// and give back FIB tbl8 groups, reused only after a grace period). A must never lose a
 // packet, nothing may crash or leak. EAL can start once per process: this
 // is the package's only test that starts a Router.
 func TestRouteChurnUnderTraffic(t *testing.T) {
@@ -83,7 +83,7 @@ log: {level: warn}
 	stalls, windows, i := 0, 0, 0
 	for ; i < n || time.Since(start) < 10*window || i%2 == 1; i++ { // ends after a delete of B
 		p := netip.PrefixFrom(netip.AddrFrom4([4]byte{100, 64 + byte(i>>8&63), byte(i), 0}), 24)
-		if i%2 == 1 { // longer than /24: takes an LPM tbl8 group, reclaimed through RCU
+		if i%2 == 1 { // longer than /24: takes a FIB tbl8 group, recycled (grace period)
 			p = netip.PrefixFrom(netip.AddrFrom4([4]byte{100, 64 + byte(i>>8&63), byte(i), 16}), 28)
 		}
 		if err := r.AddRoute(p, gw); err != nil {

@@ -11,18 +11,20 @@ import (
 	"github.com/steer-router/steer/pkg/slowpath"
 )
 
-// fibState mirrors what the fast path's LPM and next-hop table hold, so
+// fibState mirrors what the fast path's FIB and next-hop table hold, so
 // run-time changes (routes, neighbours) know what to replace and when a
 // next-hop entry is no longer used. Guarded by Router.fibMu.
 //
-// Next-hop entries are never rewritten while an LPM entry may point at
-// them: a change writes a new entry, repoints the LPM, and releases the old
-// one, which the fast path reuses only after an RCU grace period.
+// Next-hop entries are never rewritten while a FIB entry may point at
+// them: a change writes a new entry, repoints the FIB, and releases the old
+// one, which the fast path reuses only after an RCU grace period. FIB
+// changes themselves go through the Dataplane, which keeps the grace
+// periods between them (fastpath.Dataplane.fibChange).
 type fibState struct {
-	entryNH map[netip.Prefix]uint32 // every LPM entry -> next-hop index
+	entryNH map[netip.Prefix]uint32 // every FIB entry -> next-hop index
 	nhIdx   map[string]uint32       // next hop (fib.NextHop.Key) -> index
 	hopOf   map[uint32]fib.NextHop  // index -> next hop
-	nhRef   map[uint32]int          // LPM entries per index
+	nhRef   map[uint32]int          // FIB entries per index
 
 	usable    map[netip.Addr]hwAddr                // neighbours the fast path may send to
 	hostNH    map[netip.Addr]bool                  // neighbours with their own /32 entry
@@ -121,17 +123,9 @@ func (r *Router) setEntry(p netip.Prefix, h fib.NextHop) error {
 		r.unref(idx)
 		return nil
 	}
-	err = r.lpm.Add(p, idx)
-	if err != nil {
-		// Out of tbl8 groups may only mean deleted ones still wait for a
-		// grace period (an lcore descheduled on a busy host): wait for one
-		// and try once more; the LPM reclaims them on the retry.
-		r.dp.Synchronize()
-		err = r.lpm.Add(p, idx)
-	}
-	if err != nil {
+	if err := r.dp.AddRoute(p, idx); err != nil {
 		r.unref(idx)
-		return err
+		return r.fibFull(err)
 	}
 	r.fs.entryNH[p] = idx
 	if had {
@@ -146,7 +140,7 @@ func (r *Router) clearEntry(p netip.Prefix) error {
 	if !ok {
 		return nil
 	}
-	if err := r.lpm.Delete(p); err != nil {
+	if err := r.dp.DeleteRoute(p); err != nil {
 		return err
 	}
 	delete(r.fs.entryNH, p)
@@ -242,11 +236,12 @@ func (e slowEnv) HopOf(idx uint32) (slowpath.Hop, bool) {
 	return slowHop(h), ok
 }
 
-// Lookup asks the LPM itself (under fibMu, so no writer frees what it reads).
+// Lookup asks the FIB itself (under fibMu, so no writer changes what it
+// reads).
 func (e slowEnv) Lookup(dst netip.Addr) (slowpath.Hop, bool) {
 	e.r.fibMu.Lock()
 	defer e.r.fibMu.Unlock()
-	idx, ok := e.r.lpm.Lookup(dst)
+	idx, ok := e.r.dp.Lookup(dst)
 	if !ok {
 		return slowpath.Hop{}, false
 	}

@@ -88,7 +88,7 @@ type Totals struct {
 
 // FIBReport sizes the forwarding table.
 type FIBReport struct {
-	Entries   int `json:"entries"` // LPM prefixes, local and broadcast /32s included
+	Entries   int `json:"entries"` // FIB prefixes, local and broadcast /32s included
 	NextHops  int `json:"next_hops"`
 	Routes    int `json:"routes"`    // static routes
 	Neighbors int `json:"neighbors"` // static neighbours

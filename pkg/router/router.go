@@ -20,7 +20,7 @@ import (
 	"github.com/steer-router/steer/cgo/eal"
 	"github.com/steer-router/steer/cgo/ethdev"
 	"github.com/steer-router/steer/cgo/fastpath"
-	"github.com/steer-router/steer/cgo/lpm"
+	rtefib "github.com/steer-router/steer/cgo/fib"
 	"github.com/steer-router/steer/cgo/mbuf"
 	"github.com/steer-router/steer/cgo/mempool"
 	"github.com/steer-router/steer/cgo/ring"
@@ -35,7 +35,7 @@ type Router struct {
 	log   *zap.Logger
 	ports []*port
 	pool  *mempool.Pool
-	lpm   *lpm.LPM
+	table *rtefib.FIB // the fast path's rte_fib; written only through dp (fastpath.Dataplane.fibChange)
 	dp    *fastpath.Dataplane
 	fib   *fib.Table
 	rings []*link
@@ -353,14 +353,13 @@ func (r *Router) buildDataplane(rxqField, socket int) (*fastpath.Dataplane, erro
 		r.routes[rt.Prefix.Masked()] = rt.Via
 	}
 
-	rules := len(r.fib.Entries) + maxRuntimeRoutes
-	if r.lpm, err = lpm.New("steer_fib", socket, rules, 256+r.fib.Needs24Plus()+maxRuntimeRoutes/16); err != nil {
-		return nil, err
+	fc := r.cfg.FIB
+	if len(r.fib.Entries) > fc.MaxRoutes {
+		return nil, fmt.Errorf("fib.max_routes: %d, but the configuration alone makes %d FIB entries (addresses, subnets, routes, neighbours)",
+			fc.MaxRoutes, len(r.fib.Entries))
 	}
-	for _, e := range r.fib.Entries {
-		if err := r.lpm.Add(e.Prefix, uint32(e.NextHop)); err != nil {
-			return nil, err
-		}
+	if r.table, err = rtefib.New("steer_fib", socket, fc.MaxRoutes, fc.Tbl8Groups, fastpath.NoRoute); err != nil {
+		return nil, fmt.Errorf("%w (fib.max_routes %d, fib.tbl8_groups %d: see dpdk-config/README.md for the memory they take)", err, fc.MaxRoutes, fc.Tbl8Groups)
 	}
 	hops := make([]fastpath.NextHop, len(r.fib.NextHops))
 	r.macOf = map[int]net.HardwareAddr{}
@@ -382,11 +381,18 @@ func (r *Router) buildDataplane(rxqField, socket int) (*fastpath.Dataplane, erro
 			return nil, err
 		}
 	}
-	if err := dp.SetFIB(r.lpm.Ptr(), hops); err != nil {
+	if err := dp.SetFIB(r.table, hops); err != nil {
 		return nil, err
 	}
-	if err := r.lpm.AttachRCU(dp.RCU()); err != nil {
-		return nil, err
+	// The start-up table in one bulk (sorted adds, one grace period; no
+	// lcore runs yet).
+	prefixes := make([]netip.Prefix, len(r.fib.Entries))
+	idx := make([]uint32, len(r.fib.Entries))
+	for i, e := range r.fib.Entries {
+		prefixes[i], idx[i] = e.Prefix, uint32(e.NextHop)
+	}
+	if err := dp.AddRoutes(prefixes, idx); err != nil {
+		return nil, r.fibFull(err)
 	}
 	if err := r.addLcores(dp, byName); err != nil {
 		return nil, err
@@ -470,11 +476,13 @@ func (r *Router) addLcores(dp *fastpath.Dataplane, byName map[string]*port) erro
 	return nil
 }
 
-// Capacity for routes and next hops added at run time.
-const (
-	maxRuntimeRoutes = 1 << 16
-	maxNextHops      = 1 << 12
-)
+// Capacity for next hops added at run time (routes: fib.max_routes).
+const maxNextHops = 1 << 12
+
+// fibFull names the settings that size the FIB in an rte_fib error.
+func (r *Router) fibFull(err error) error {
+	return fmt.Errorf("%w (FIB capacity: fib.max_routes %d, fib.tbl8_groups %d)", err, r.cfg.FIB.MaxRoutes, r.cfg.FIB.Tbl8Groups)
+}
 
 func (r *Router) fastpathHop(h fib.NextHop) fastpath.NextHop {
 	return fastpath.NextHop{Kind: fastpath.NextHopKind(h.Kind), Port: uint16(h.Port), DstMAC: h.MAC, SrcMAC: r.macOf[h.Port], Via: h.Via}
@@ -504,7 +512,7 @@ func (r *Router) Routes() []Route {
 }
 
 // AddRoute adds or replaces a static route while lcores forward. The next
-// hop is written before the LPM entry that points at it, and lookups never
+// hop is written before the FIB entry that points at it, and lookups never
 // lock; prefixes that are the router's own (its addresses, subnet
 // broadcasts, connected subnets, static neighbours) are refused.
 func (r *Router) AddRoute(prefix netip.Prefix, via netip.Addr) error {
@@ -520,15 +528,9 @@ func (r *Router) AddRoute(prefix netip.Prefix, via netip.Addr) error {
 func (r *Router) addRoute(prefix netip.Prefix, via netip.Addr) error {
 	r.fibMu.Lock()
 	defer r.fibMu.Unlock()
-	if o, ok := r.base[prefix]; ok {
-		return fmt.Errorf("prefix: %s is a %s entry of the router itself; it cannot be a static route", prefix, o)
-	}
-	port, ok := fib.OnLink(r.ifaces, via)
-	if !ok {
-		return fmt.Errorf("via: %s is not on a connected subnet of any port", via)
-	}
-	if o, ok := r.base[netip.PrefixFrom(via, 32)]; ok && (o == fib.OriginLocal || o == fib.OriginBroadcast) {
-		return fmt.Errorf("via: %s is a %s address of the router", via, o)
+	port, err := r.checkRoute(prefix, via)
+	if err != nil {
+		return err
 	}
 	if old, ok := r.routes[prefix]; ok && old != via {
 		r.fs.unlinkVia(old, prefix)
@@ -544,9 +546,134 @@ func (r *Router) addRoute(prefix netip.Prefix, via netip.Addr) error {
 	return nil
 }
 
-// DeleteRoute removes a static route while lcores forward. The LPM's
-// freed groups are reused only after every lcore reported a quiescent state
-// (RCU QSBR), so a lookup in progress never reads a reused entry.
+// checkRoute validates a static route against the router's own entries and
+// returns the gateway's port. Under fibMu.
+func (r *Router) checkRoute(prefix netip.Prefix, via netip.Addr) (int, error) {
+	if o, ok := r.base[prefix]; ok {
+		return 0, fmt.Errorf("prefix: %s is a %s entry of the router itself; it cannot be a static route", prefix, o)
+	}
+	port, ok := fib.OnLink(r.ifaces, via)
+	if !ok {
+		return 0, fmt.Errorf("via: %s is not on a connected subnet of any port", via)
+	}
+	if o, ok := r.base[netip.PrefixFrom(via, 32)]; ok && (o == fib.OriginLocal || o == fib.OriginBroadcast) {
+		return 0, fmt.Errorf("via: %s is a %s address of the router", via, o)
+	}
+	return port, nil
+}
+
+// AddRoutes adds or replaces many static routes while lcores forward, in
+// one FIB change (sorted bulk add, one grace period): for loading whole
+// tables. Every route is validated as AddRoute does before anything
+// changes; a route given twice keeps its last gateway. If the FIB refuses
+// (full), the routes already added are taken out again and the table is as
+// before.
+//
+// Within the bulk no grace period separates one add from the next: an add
+// that recycles a tbl8 group and a later one that reuses it can misroute a
+// packet whose lookup races both (see fastpath.Dataplane.fibChange).
+func (r *Router) AddRoutes(routes []Route) error {
+	for i, rt := range routes {
+		if !rt.Prefix.IsValid() || !rt.Prefix.Addr().Is4() || rt.Prefix.Masked() != rt.Prefix {
+			return fmt.Errorf("routes[%d].prefix: %s is not a canonical IPv4 prefix (host bits set?)", i, rt.Prefix)
+		}
+		if !rt.Via.Is4() {
+			return fmt.Errorf("routes[%d].via: %s is not an IPv4 address", i, rt.Via)
+		}
+	}
+	return r.whileRunning(func() error { return r.addRoutes(routes) })
+}
+
+func (r *Router) addRoutes(routes []Route) error {
+	r.fibMu.Lock()
+	defer r.fibMu.Unlock()
+	last := make(map[netip.Prefix]int, len(routes)) // prefix -> its last index
+	ports := make([]int, len(routes))
+	for i, rt := range routes {
+		port, err := r.checkRoute(rt.Prefix, rt.Via)
+		if err != nil {
+			return fmt.Errorf("routes[%d]: %w", i, err)
+		}
+		ports[i] = port
+		last[rt.Prefix] = i
+	}
+	if n := len(r.fs.entryNH) + len(last); n > r.cfg.FIB.MaxRoutes {
+		for p := range last {
+			if _, ok := r.fs.entryNH[p]; ok {
+				n--
+			}
+		}
+		if n > r.cfg.FIB.MaxRoutes {
+			return fmt.Errorf("routes: %d FIB entries after the add, fib.max_routes is %d", n, r.cfg.FIB.MaxRoutes)
+		}
+	}
+	// Next-hop references first (entries written before the FIB points at
+	// them), then one bulk add of the prefixes whose entry changes.
+	type change struct {
+		prefix   netip.Prefix
+		idx, old uint32
+		had      bool
+	}
+	changes := make([]change, 0, len(last))
+	prefixes := make([]netip.Prefix, 0, len(last))
+	idxs := make([]uint32, 0, len(last))
+	for i, rt := range routes {
+		if last[rt.Prefix] != i {
+			continue
+		}
+		idx, err := r.hopIndex(r.gatewayHop(ports[i], rt.Via))
+		if err != nil {
+			for _, c := range changes {
+				r.unref(c.idx)
+			}
+			return err
+		}
+		old, had := r.fs.entryNH[rt.Prefix]
+		if had && old == idx {
+			r.unref(idx)
+		} else {
+			changes = append(changes, change{prefix: rt.Prefix, idx: idx, old: old, had: had})
+			prefixes = append(prefixes, rt.Prefix)
+			idxs = append(idxs, idx)
+		}
+	}
+	if err := r.dp.AddRoutes(prefixes, idxs); err != nil {
+		// Put back what was there, one change at a time (rare: the FIB
+		// was full), and drop the new references.
+		for _, c := range changes {
+			if c.had {
+				err = firstErr(err, r.dp.AddRoute(c.prefix, c.old))
+			} else {
+				r.dp.DeleteRoute(c.prefix) //nolint:errcheck // -ENOENT: not added before the failure
+			}
+			r.unref(c.idx)
+		}
+		return r.fibFull(err)
+	}
+	for _, c := range changes {
+		r.fs.entryNH[c.prefix] = c.idx
+		if c.had {
+			r.unref(c.old)
+		}
+	}
+	for p, i := range last {
+		via := routes[i].Via
+		if old, ok := r.routes[p]; ok && old != via {
+			r.fs.unlinkVia(old, p)
+		}
+		r.routes[p] = via
+		r.fs.linkVia(via, p)
+		if p.Bits() == 32 {
+			delete(r.fs.hostNH, p.Addr())
+		}
+	}
+	return nil
+}
+
+// DeleteRoute removes a static route while lcores forward. A tbl8 group the
+// delete frees is reused only after every lcore reported a quiescent state
+// (RCU QSBR, fastpath.Dataplane.fibChange), so a lookup in progress never
+// reads a reused group.
 func (r *Router) DeleteRoute(prefix netip.Prefix) error {
 	return r.whileRunning(func() error { return r.deleteRoute(prefix) })
 }
@@ -797,8 +924,8 @@ func (r *Router) teardown() (*Report, error) {
 		if r.dp != nil {
 			r.dp.Free()
 		}
-		if r.lpm != nil {
-			r.lpm.Free()
+		if r.table != nil {
+			r.table.Free()
 		}
 	})
 	errs = append(errs, eal.Cleanup())
