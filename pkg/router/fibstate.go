@@ -21,14 +21,27 @@ import (
 // changes themselves go through the Dataplane, which keeps the grace
 // periods between them (fastpath.Dataplane.fibChange).
 type fibState struct {
-	entryNH map[netip.Prefix]uint32 // every FIB entry -> next-hop index
-	nhIdx   map[string]uint32       // next hop (fib.NextHop.Key) -> index
-	hopOf   map[uint32]fib.NextHop  // index -> next hop
-	nhRef   map[uint32]int          // FIB entries per index
+	entryNH map[pfx]uint32         // every FIB entry -> next-hop index
+	nhIdx   map[string]uint32      // next hop (fib.NextHop.Key) -> index
+	hopOf   map[uint32]fib.NextHop // index -> next hop
+	nhRef   map[uint32]int         // FIB entries per index
 
-	usable    map[netip.Addr]hwAddr                // neighbours the fast path may send to
-	hostNH    map[netip.Addr]bool                  // neighbours with their own /32 entry
-	viaRoutes map[netip.Addr]map[netip.Prefix]bool // gateway -> static routes through it
+	usable    map[netip.Addr]hwAddr       // neighbours the fast path may send to
+	hostNH    map[netip.Addr]bool         // neighbours with their own /32 entry
+	viaRoutes map[netip.Addr]map[pfx]bool // gateway -> static routes through it
+}
+
+// pfx is an IPv4 prefix as a map key: address << 8 | length. Maps of a
+// million routes hash and compare it far faster than netip.Prefix.
+type pfx uint64
+
+func keyOf(p netip.Prefix) pfx {
+	a := p.Addr().As4()
+	return pfx(uint64(a[0])<<32 | uint64(a[1])<<24 | uint64(a[2])<<16 | uint64(a[3])<<8 | uint64(p.Bits()))
+}
+
+func (k pfx) prefix() netip.Prefix {
+	return netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(k >> 32), byte(k >> 24), byte(k >> 16), byte(k >> 8)}), int(k&0xff))
 }
 
 type hwAddr struct {
@@ -37,15 +50,15 @@ type hwAddr struct {
 }
 
 func (fs *fibState) init(t *fib.Table, static []fib.Neighbor) {
-	*fs = fibState{entryNH: map[netip.Prefix]uint32{}, nhIdx: map[string]uint32{}, hopOf: map[uint32]fib.NextHop{},
+	*fs = fibState{entryNH: map[pfx]uint32{}, nhIdx: map[string]uint32{}, hopOf: map[uint32]fib.NextHop{},
 		nhRef: map[uint32]int{}, usable: map[netip.Addr]hwAddr{}, hostNH: map[netip.Addr]bool{},
-		viaRoutes: map[netip.Addr]map[netip.Prefix]bool{}}
+		viaRoutes: map[netip.Addr]map[pfx]bool{}}
 	for i, h := range t.NextHops {
 		fs.nhIdx[h.Key()] = uint32(i)
 		fs.hopOf[uint32(i)] = h
 	}
 	for _, e := range t.Entries {
-		fs.entryNH[e.Prefix] = uint32(e.NextHop)
+		fs.entryNH[keyOf(e.Prefix)] = uint32(e.NextHop)
 		fs.nhRef[uint32(e.NextHop)]++
 		if e.Origin == fib.OriginNeighbor {
 			fs.hostNH[e.Prefix.Addr()] = true
@@ -69,13 +82,13 @@ func (fs *fibState) init(t *fib.Table, static []fib.Neighbor) {
 
 func (fs *fibState) linkVia(via netip.Addr, p netip.Prefix) {
 	if fs.viaRoutes[via] == nil {
-		fs.viaRoutes[via] = map[netip.Prefix]bool{}
+		fs.viaRoutes[via] = map[pfx]bool{}
 	}
-	fs.viaRoutes[via][p] = true
+	fs.viaRoutes[via][keyOf(p)] = true
 }
 
 func (fs *fibState) unlinkVia(via netip.Addr, p netip.Prefix) {
-	delete(fs.viaRoutes[via], p)
+	delete(fs.viaRoutes[via], keyOf(p))
 	if len(fs.viaRoutes[via]) == 0 {
 		delete(fs.viaRoutes, via)
 	}
@@ -118,7 +131,7 @@ func (r *Router) setEntry(p netip.Prefix, h fib.NextHop) error {
 	if err != nil {
 		return err
 	}
-	old, had := r.fs.entryNH[p]
+	old, had := r.fs.entryNH[keyOf(p)]
 	if had && old == idx {
 		r.unref(idx)
 		return nil
@@ -127,7 +140,7 @@ func (r *Router) setEntry(p netip.Prefix, h fib.NextHop) error {
 		r.unref(idx)
 		return r.fibFull(err)
 	}
-	r.fs.entryNH[p] = idx
+	r.fs.entryNH[keyOf(p)] = idx
 	if had {
 		r.unref(old)
 	}
@@ -136,14 +149,14 @@ func (r *Router) setEntry(p netip.Prefix, h fib.NextHop) error {
 
 // clearEntry removes prefix p's entry, if any.
 func (r *Router) clearEntry(p netip.Prefix) error {
-	idx, ok := r.fs.entryNH[p]
+	idx, ok := r.fs.entryNH[keyOf(p)]
 	if !ok {
 		return nil
 	}
 	if err := r.dp.DeleteRoute(p); err != nil {
 		return err
 	}
-	delete(r.fs.entryNH, p)
+	delete(r.fs.entryNH, keyOf(p))
 	r.unref(idx)
 	return nil
 }
@@ -162,10 +175,10 @@ func (r *Router) gatewayHop(port int, via netip.Addr) fib.NextHop {
 // the address is the router's own or a static /32 route claims it.
 func (r *Router) installHost(ip netip.Addr, n hwAddr) error {
 	p := netip.PrefixFrom(ip, 32)
-	if _, own := r.base[p]; own {
+	if _, own := r.base[keyOf(p)]; own {
 		return nil
 	}
-	if _, routed := r.routes[p]; routed {
+	if _, routed := r.routes[keyOf(p)]; routed {
 		return nil
 	}
 	if err := r.setEntry(p, fib.NextHop{Kind: fib.Forward, Port: n.port, MAC: n.mac}); err != nil {
@@ -182,9 +195,9 @@ func (r *Router) neighborUp(e neigh.Entry) {
 	n := hwAddr{port: e.Port, mac: append(net.HardwareAddr(nil), e.MAC...)}
 	r.fs.usable[e.IP] = n
 	err := r.installHost(e.IP, n)
-	for p := range r.fs.viaRoutes[e.IP] {
+	for k := range r.fs.viaRoutes[e.IP] {
 		if port, ok := fib.OnLink(r.ifaces, e.IP); ok {
-			err = firstErr(err, r.setEntry(p, r.gatewayHop(port, e.IP)))
+			err = firstErr(err, r.setEntry(k.prefix(), r.gatewayHop(port, e.IP)))
 		}
 	}
 	if err != nil {
@@ -203,9 +216,9 @@ func (r *Router) neighborDown(e neigh.Entry) {
 		err = r.clearEntry(netip.PrefixFrom(e.IP, 32))
 		delete(r.fs.hostNH, e.IP)
 	}
-	for p := range r.fs.viaRoutes[e.IP] {
+	for k := range r.fs.viaRoutes[e.IP] {
 		if port, ok := fib.OnLink(r.ifaces, e.IP); ok {
-			err = firstErr(err, r.setEntry(p, r.gatewayHop(port, e.IP)))
+			err = firstErr(err, r.setEntry(k.prefix(), r.gatewayHop(port, e.IP)))
 		}
 	}
 	if err != nil {

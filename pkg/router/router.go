@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -42,8 +43,8 @@ type Router struct {
 
 	// Run-time FIB changes: one writer at a time (fibMu). See fibstate.go.
 	fibMu  sync.Mutex
-	base   map[netip.Prefix]fib.Origin // own, broadcast and connected entries
-	routes map[netip.Prefix]netip.Addr // static routes: prefix -> gateway
+	base   map[pfx]fib.Origin // own, broadcast and connected entries
+	routes map[pfx]netip.Addr // static routes: prefix -> gateway
 	ifaces []fib.Interface
 	macOf  map[int]net.HardwareAddr // port id -> MAC
 	fs     fibState
@@ -343,14 +344,14 @@ func (r *Router) buildDataplane(rxqField, socket int) (*fastpath.Dataplane, erro
 	if err != nil {
 		return nil, err
 	}
-	r.base = map[netip.Prefix]fib.Origin{}
+	r.base = map[pfx]fib.Origin{}
 	for _, e := range base.Entries {
-		r.base[e.Prefix] = e.Origin
+		r.base[keyOf(e.Prefix)] = e.Origin
 	}
 	r.ifaces = ifaces
-	r.routes = map[netip.Prefix]netip.Addr{}
+	r.routes = map[pfx]netip.Addr{}
 	for _, rt := range routes {
-		r.routes[rt.Prefix.Masked()] = rt.Via
+		r.routes[keyOf(rt.Prefix.Masked())] = rt.Via
 	}
 
 	fc := r.cfg.FIB
@@ -499,8 +500,8 @@ func (r *Router) Routes() []Route {
 	r.fibMu.Lock()
 	defer r.fibMu.Unlock()
 	out := make([]Route, 0, len(r.routes))
-	for p, via := range r.routes {
-		out = append(out, Route{Prefix: p, Via: via})
+	for k, via := range r.routes {
+		out = append(out, Route{Prefix: k.prefix(), Via: via})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Prefix.Addr() != out[j].Prefix.Addr() {
@@ -532,13 +533,13 @@ func (r *Router) addRoute(prefix netip.Prefix, via netip.Addr) error {
 	if err != nil {
 		return err
 	}
-	if old, ok := r.routes[prefix]; ok && old != via {
+	if old, ok := r.routes[keyOf(prefix)]; ok && old != via {
 		r.fs.unlinkVia(old, prefix)
 	}
 	if err := r.setEntry(prefix, r.gatewayHop(port, via)); err != nil {
 		return err
 	}
-	r.routes[prefix] = via
+	r.routes[keyOf(prefix)] = via
 	r.fs.linkVia(via, prefix)
 	if prefix.Bits() == 32 {
 		delete(r.fs.hostNH, prefix.Addr()) // the route overrides the neighbour's own entry
@@ -549,14 +550,14 @@ func (r *Router) addRoute(prefix netip.Prefix, via netip.Addr) error {
 // checkRoute validates a static route against the router's own entries and
 // returns the gateway's port. Under fibMu.
 func (r *Router) checkRoute(prefix netip.Prefix, via netip.Addr) (int, error) {
-	if o, ok := r.base[prefix]; ok {
+	if o, ok := r.base[keyOf(prefix)]; ok {
 		return 0, fmt.Errorf("prefix: %s is a %s entry of the router itself; it cannot be a static route", prefix, o)
 	}
 	port, ok := fib.OnLink(r.ifaces, via)
 	if !ok {
 		return 0, fmt.Errorf("via: %s is not on a connected subnet of any port", via)
 	}
-	if o, ok := r.base[netip.PrefixFrom(via, 32)]; ok && (o == fib.OriginLocal || o == fib.OriginBroadcast) {
+	if o, ok := r.base[keyOf(netip.PrefixFrom(via, 32))]; ok && (o == fib.OriginLocal || o == fib.OriginBroadcast) {
 		return 0, fmt.Errorf("via: %s is a %s address of the router", via, o)
 	}
 	return port, nil
@@ -587,87 +588,142 @@ func (r *Router) AddRoutes(routes []Route) error {
 func (r *Router) addRoutes(routes []Route) error {
 	r.fibMu.Lock()
 	defer r.fibMu.Unlock()
-	last := make(map[netip.Prefix]int, len(routes)) // prefix -> its last index
-	ports := make([]int, len(routes))
+	if len(routes) >= 1<<24 {
+		return fmt.Errorf("routes: %d in one add, at most %d", len(routes), 1<<24-1)
+	}
+	// A million routes usually go through a handful of gateways: they are
+	// validated, and their next hops referenced, once per gateway; per
+	// route there are only a sort and the map operations of the result.
+	// Sorting prefix << 24 | index keeps, for a prefix given twice, its
+	// last route (the last of its run).
+	keys := make([]uint64, len(routes))
+	gwPort := map[netip.Addr]int{}
 	for i, rt := range routes {
-		port, err := r.checkRoute(rt.Prefix, rt.Via)
-		if err != nil {
-			return fmt.Errorf("routes[%d]: %w", i, err)
+		k := keyOf(rt.Prefix)
+		if o, ok := r.base[k]; ok {
+			return fmt.Errorf("routes[%d]: prefix: %s is a %s entry of the router itself; it cannot be a static route", i, rt.Prefix, o)
 		}
-		ports[i] = port
-		last[rt.Prefix] = i
-	}
-	if n := len(r.fs.entryNH) + len(last); n > r.cfg.FIB.MaxRoutes {
-		for p := range last {
-			if _, ok := r.fs.entryNH[p]; ok {
-				n--
+		if _, ok := gwPort[rt.Via]; !ok {
+			port, err := r.checkRoute(rt.Prefix, rt.Via)
+			if err != nil {
+				return fmt.Errorf("routes[%d]: %w", i, err)
 			}
+			gwPort[rt.Via] = port
 		}
-		if n > r.cfg.FIB.MaxRoutes {
-			return fmt.Errorf("routes: %d FIB entries after the add, fib.max_routes is %d", n, r.cfg.FIB.MaxRoutes)
-		}
+		keys[i] = uint64(k)<<24 | uint64(i)
 	}
-	// Next-hop references first (entries written before the FIB points at
-	// them), then one bulk add of the prefixes whose entry changes.
+	slices.Sort(keys)
 	type change struct {
-		prefix   netip.Prefix
+		key      pfx
+		via      netip.Addr
 		idx, old uint32
 		had      bool
+		oldVia   netip.Addr // invalid: not a static route before
 	}
-	changes := make([]change, 0, len(last))
-	prefixes := make([]netip.Prefix, 0, len(last))
-	idxs := make([]uint32, 0, len(last))
-	for i, rt := range routes {
-		if last[rt.Prefix] != i {
-			continue
+	changes := make([]change, 0, len(keys))
+	added := 0
+	for j, x := range keys {
+		k := pfx(x >> 24)
+		if j+1 < len(keys) && pfx(keys[j+1]>>24) == k {
+			continue // given again later
 		}
-		idx, err := r.hopIndex(r.gatewayHop(ports[i], rt.Via))
+		c := change{key: k, via: routes[x&0xffffff].Via}
+		c.old, c.had = r.fs.entryNH[k]
+		if !c.had {
+			added++
+		}
+		c.oldVia = r.routes[k]
+		changes = append(changes, c)
+	}
+	if n := len(r.fs.entryNH) + added; n > r.cfg.FIB.MaxRoutes {
+		return fmt.Errorf("routes: %d FIB entries after the add, fib.max_routes is %d", n, r.cfg.FIB.MaxRoutes)
+	}
+	// Next-hop entries first (written before the FIB points at them), one
+	// reference per gateway for now; then one bulk add of the prefixes
+	// whose entry changes.
+	gwIdx := make(map[netip.Addr]uint32, len(gwPort))
+	for via, port := range gwPort {
+		idx, err := r.hopIndex(r.gatewayHop(port, via))
 		if err != nil {
-			for _, c := range changes {
-				r.unref(c.idx)
+			for _, x := range gwIdx {
+				r.unref(x)
 			}
 			return err
 		}
-		old, had := r.fs.entryNH[rt.Prefix]
-		if had && old == idx {
-			r.unref(idx)
-		} else {
-			changes = append(changes, change{prefix: rt.Prefix, idx: idx, old: old, had: had})
-			prefixes = append(prefixes, rt.Prefix)
-			idxs = append(idxs, idx)
+		gwIdx[via] = idx
+	}
+	prefixes := make([]netip.Prefix, 0, len(changes))
+	idxs := make([]uint32, 0, len(changes))
+	for i := range changes {
+		c := &changes[i]
+		c.idx = gwIdx[c.via]
+		if !c.had || c.old != c.idx {
+			prefixes = append(prefixes, c.key.prefix())
+			idxs = append(idxs, c.idx)
 		}
 	}
 	if err := r.dp.AddRoutes(prefixes, idxs); err != nil {
 		// Put back what was there, one change at a time (rare: the FIB
-		// was full), and drop the new references.
+		// was full).
 		for _, c := range changes {
-			if c.had {
-				err = firstErr(err, r.dp.AddRoute(c.prefix, c.old))
-			} else {
-				r.dp.DeleteRoute(c.prefix) //nolint:errcheck // -ENOENT: not added before the failure
+			if c.had && c.old != c.idx {
+				err = firstErr(err, r.dp.AddRoute(c.key.prefix(), c.old))
+			} else if !c.had {
+				r.dp.DeleteRoute(c.key.prefix()) //nolint:errcheck // -ENOENT: not added before the failure
 			}
-			r.unref(c.idx)
+		}
+		for _, x := range gwIdx {
+			r.unref(x)
 		}
 		return r.fibFull(err)
 	}
+	r.fs.entryNH = grown(r.fs.entryNH, added)
+	r.routes = grown(r.routes, added)
+	perVia := map[netip.Addr]int{}
 	for _, c := range changes {
-		r.fs.entryNH[c.prefix] = c.idx
-		if c.had {
-			r.unref(c.old)
+		perVia[c.via]++
+	}
+	for via, k := range perVia {
+		if r.fs.viaRoutes[via] == nil {
+			r.fs.viaRoutes[via] = make(map[pfx]bool, k)
+		} else {
+			r.fs.viaRoutes[via] = grown(r.fs.viaRoutes[via], k)
 		}
 	}
-	for p, i := range last {
-		via := routes[i].Via
-		if old, ok := r.routes[p]; ok && old != via {
-			r.fs.unlinkVia(old, p)
+	for _, c := range changes {
+		if !c.had || c.old != c.idx {
+			r.fs.nhRef[c.idx]++
+			r.fs.entryNH[c.key] = c.idx
+			if c.had {
+				r.unref(c.old)
+			}
 		}
-		r.routes[p] = via
-		r.fs.linkVia(via, p)
-		if p.Bits() == 32 {
-			delete(r.fs.hostNH, p.Addr())
+		if c.oldVia.IsValid() && c.oldVia != c.via {
+			r.fs.unlinkVia(c.oldVia, c.key.prefix())
 		}
+		r.routes[c.key] = c.via
+		r.fs.viaRoutes[c.via][c.key] = true
+		if c.key&0xff == 32 {
+			delete(r.fs.hostNH, c.key.prefix().Addr())
+		}
+	}
+	for _, x := range gwIdx { // the references taken per gateway
+		r.unref(x)
 	}
 	return nil
+}
+
+// grown is m, or a copy of it sized for extra more keys when that many
+// would make it grow step by step (a bulk of routes into a small table).
+func grown[K comparable, V any](m map[K]V, extra int) map[K]V {
+	if extra <= len(m) {
+		return m
+	}
+	out := make(map[K]V, len(m)+extra)
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
 }
 
 // DeleteRoute removes a static route while lcores forward. A tbl8 group the
@@ -681,14 +737,14 @@ func (r *Router) DeleteRoute(prefix netip.Prefix) error {
 func (r *Router) deleteRoute(prefix netip.Prefix) error {
 	r.fibMu.Lock()
 	defer r.fibMu.Unlock()
-	via, ok := r.routes[prefix]
+	via, ok := r.routes[keyOf(prefix)]
 	if !ok {
 		return fmt.Errorf("prefix: %s: %w", prefix, ErrNoRoute)
 	}
 	if err := r.clearEntry(prefix); err != nil {
 		return err
 	}
-	delete(r.routes, prefix)
+	delete(r.routes, keyOf(prefix))
 	r.fs.unlinkVia(via, prefix)
 	if prefix.Bits() == 32 {
 		// A neighbour this route hid gets its own entry back.
