@@ -164,6 +164,39 @@ log: {level: warn}
 		t.Error("a neighbour outside the port's subnets was accepted")
 	}
 
+	// AddRoutes: all or nothing on a bad route; replaces, moves routes
+	// between gateways (both ways at once) and keeps a duplicate's last.
+	g1, g2 := netip.MustParseAddr("203.0.113.20"), netip.MustParseAddr("203.0.113.21")
+	p1, p2 := netip.MustParsePrefix("100.100.0.0/24"), netip.MustParsePrefix("100.100.1.16/28")
+	if err := r.AddRoutes([]Route{{p1, g1}, {netip.MustParsePrefix("10.0.0.0/24"), g1}}); err == nil {
+		t.Error("AddRoutes accepted a connected subnet")
+	}
+	if got := len(r.Routes()); got != 1 {
+		t.Errorf("%d static routes after a refused AddRoutes, want 1", got)
+	}
+	if err := r.AddRoutes([]Route{{p1, g1}, {p2, g2}, {p2, g1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.AddRoutes([]Route{{p1, g2}, {p2, g2}}); err != nil { // p1 moves to g2
+		t.Fatal(err)
+	}
+	if err := r.AddRoutes([]Route{{p1, g1}, {p2, g1}}); err != nil { // both move back
+		t.Fatal(err)
+	}
+	for _, p := range []netip.Prefix{p1, p2} {
+		if hop, ok := env.Lookup(p.Addr()); !ok || hop.Via != g1 {
+			t.Errorf("%s after AddRoutes: %+v, want via %s", p, hop, g1)
+		}
+	}
+	if n := len(r.fs.viaRoutes[g1]); n != 2 || len(r.fs.viaRoutes[g2]) != 0 {
+		t.Errorf("routes via %s: %d, via %s: %d; want 2, 0", g1, n, g2, len(r.fs.viaRoutes[g2]))
+	}
+	for _, p := range []netip.Prefix{p1, p2} {
+		if err := r.DeleteRoute(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	rep, err := r.Stop()
 	stopped = true
 	if err != nil {

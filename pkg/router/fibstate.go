@@ -44,6 +44,19 @@ func (k pfx) prefix() netip.Prefix {
 	return netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(k >> 32), byte(k >> 24), byte(k >> 16), byte(k >> 8)}), int(k&0xff))
 }
 
+// ip4 is an IPv4 address as a pointer-free map value (a gateway: never
+// 0.0.0.0).
+type ip4 uint32
+
+func ip4Of(a netip.Addr) ip4 {
+	b := a.As4()
+	return ip4(uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]))
+}
+
+func (a ip4) addr() netip.Addr {
+	return netip.AddrFrom4([4]byte{byte(a >> 24), byte(a >> 16), byte(a >> 8), byte(a)})
+}
+
 type hwAddr struct {
 	port int
 	mac  net.HardwareAddr

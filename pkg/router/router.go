@@ -44,7 +44,7 @@ type Router struct {
 	// Run-time FIB changes: one writer at a time (fibMu). See fibstate.go.
 	fibMu  sync.Mutex
 	base   map[pfx]fib.Origin // own, broadcast and connected entries
-	routes map[pfx]netip.Addr // static routes: prefix -> gateway
+	routes map[pfx]ip4        // static routes: prefix -> gateway
 	ifaces []fib.Interface
 	macOf  map[int]net.HardwareAddr // port id -> MAC
 	fs     fibState
@@ -349,9 +349,9 @@ func (r *Router) buildDataplane(rxqField, socket int) (*fastpath.Dataplane, erro
 		r.base[keyOf(e.Prefix)] = e.Origin
 	}
 	r.ifaces = ifaces
-	r.routes = map[pfx]netip.Addr{}
+	r.routes = map[pfx]ip4{}
 	for _, rt := range routes {
-		r.routes[keyOf(rt.Prefix.Masked())] = rt.Via
+		r.routes[keyOf(rt.Prefix.Masked())] = ip4Of(rt.Via)
 	}
 
 	fc := r.cfg.FIB
@@ -501,7 +501,7 @@ func (r *Router) Routes() []Route {
 	defer r.fibMu.Unlock()
 	out := make([]Route, 0, len(r.routes))
 	for k, via := range r.routes {
-		out = append(out, Route{Prefix: k.prefix(), Via: via})
+		out = append(out, Route{Prefix: k.prefix(), Via: via.addr()})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Prefix.Addr() != out[j].Prefix.Addr() {
@@ -533,13 +533,13 @@ func (r *Router) addRoute(prefix netip.Prefix, via netip.Addr) error {
 	if err != nil {
 		return err
 	}
-	if old, ok := r.routes[keyOf(prefix)]; ok && old != via {
-		r.fs.unlinkVia(old, prefix)
+	if old, ok := r.routes[keyOf(prefix)]; ok && old != ip4Of(via) {
+		r.fs.unlinkVia(old.addr(), prefix)
 	}
 	if err := r.setEntry(prefix, r.gatewayHop(port, via)); err != nil {
 		return err
 	}
-	r.routes[keyOf(prefix)] = via
+	r.routes[keyOf(prefix)] = ip4Of(via)
 	r.fs.linkVia(via, prefix)
 	if prefix.Bits() == 32 {
 		delete(r.fs.hostNH, prefix.Addr()) // the route overrides the neighbour's own entry
@@ -615,10 +615,10 @@ func (r *Router) addRoutes(routes []Route) error {
 	slices.Sort(keys)
 	type change struct {
 		key      pfx
-		via      netip.Addr
+		via      ip4
 		idx, old uint32
 		had      bool
-		oldVia   netip.Addr // invalid: not a static route before
+		oldVia   ip4 // 0: not a static route before
 	}
 	changes := make([]change, 0, len(keys))
 	added := 0
@@ -627,7 +627,7 @@ func (r *Router) addRoutes(routes []Route) error {
 		if j+1 < len(keys) && pfx(keys[j+1]>>24) == k {
 			continue // given again later
 		}
-		c := change{key: k, via: routes[x&0xffffff].Via}
+		c := change{key: k, via: ip4Of(routes[x&0xffffff].Via)}
 		c.old, c.had = r.fs.entryNH[k]
 		if !c.had {
 			added++
@@ -641,7 +641,7 @@ func (r *Router) addRoutes(routes []Route) error {
 	// Next-hop entries first (written before the FIB points at them), one
 	// reference per gateway for now; then one bulk add of the prefixes
 	// whose entry changes.
-	gwIdx := make(map[netip.Addr]uint32, len(gwPort))
+	gwIdx := make(map[ip4]uint32, len(gwPort))
 	for via, port := range gwPort {
 		idx, err := r.hopIndex(r.gatewayHop(port, via))
 		if err != nil {
@@ -650,7 +650,7 @@ func (r *Router) addRoutes(routes []Route) error {
 			}
 			return err
 		}
-		gwIdx[via] = idx
+		gwIdx[ip4Of(via)] = idx
 	}
 	prefixes := make([]netip.Prefix, 0, len(changes))
 	idxs := make([]uint32, 0, len(changes))
@@ -679,16 +679,19 @@ func (r *Router) addRoutes(routes []Route) error {
 	}
 	r.fs.entryNH = grown(r.fs.entryNH, added)
 	r.routes = grown(r.routes, added)
-	perVia := map[netip.Addr]int{}
+	perVia := map[ip4]int{}
 	for _, c := range changes {
 		perVia[c.via]++
 	}
-	for via, k := range perVia {
+	vias := make(map[ip4]map[pfx]bool, len(perVia))
+	for v4, k := range perVia {
+		via := v4.addr()
 		if r.fs.viaRoutes[via] == nil {
 			r.fs.viaRoutes[via] = make(map[pfx]bool, k)
 		} else {
 			r.fs.viaRoutes[via] = grown(r.fs.viaRoutes[via], k)
 		}
+		vias[v4] = r.fs.viaRoutes[via]
 	}
 	for _, c := range changes {
 		if !c.had || c.old != c.idx {
@@ -698,13 +701,20 @@ func (r *Router) addRoutes(routes []Route) error {
 				r.unref(c.old)
 			}
 		}
-		if c.oldVia.IsValid() && c.oldVia != c.via {
-			r.fs.unlinkVia(c.oldVia, c.key.prefix())
+		if c.oldVia != 0 && c.oldVia != c.via {
+			// Not unlinkVia: it drops a gateway's map once empty, and
+			// this bulk may still add to it (vias).
+			delete(r.fs.viaRoutes[c.oldVia.addr()], c.key)
 		}
 		r.routes[c.key] = c.via
-		r.fs.viaRoutes[c.via][c.key] = true
+		vias[c.via][c.key] = true
 		if c.key&0xff == 32 {
 			delete(r.fs.hostNH, c.key.prefix().Addr())
+		}
+	}
+	for via, m := range r.fs.viaRoutes {
+		if len(m) == 0 {
+			delete(r.fs.viaRoutes, via)
 		}
 	}
 	for _, x := range gwIdx { // the references taken per gateway
@@ -737,10 +747,11 @@ func (r *Router) DeleteRoute(prefix netip.Prefix) error {
 func (r *Router) deleteRoute(prefix netip.Prefix) error {
 	r.fibMu.Lock()
 	defer r.fibMu.Unlock()
-	via, ok := r.routes[keyOf(prefix)]
+	via4, ok := r.routes[keyOf(prefix)]
 	if !ok {
 		return fmt.Errorf("prefix: %s: %w", prefix, ErrNoRoute)
 	}
+	via := via4.addr()
 	if err := r.clearEntry(prefix); err != nil {
 		return err
 	}
