@@ -72,9 +72,18 @@ type Config struct {
 	Unresolved func(neigh.Entry)
 }
 
-// tick is how often the loop wakes: the latency of an answer and the
-// granularity of the rate limit.
-const tick = time.Millisecond
+// tick is how often the loop wakes while exceptions arrive: the latency of
+// an answer and the granularity of the rate limit. After idleAfter empty
+// ticks it wakes every idleTick instead. Measured on an idle steer, all
+// its non-lcore threads: 4.2% of a CPU with a 1 ms timer, 2.6% with 4 ms,
+// 0.4% with 50 ms. A distributor worker sharing the main lcore's CPU pays
+// that in ring overflows; the first answer after a quiet spell waits at
+// most idleTick.
+const (
+	tick      = time.Millisecond
+	idleTick  = 4 * time.Millisecond
+	idleAfter = 100
+)
 
 // neighTick is how often neighbour timers run.
 const neighTick = 100 * time.Millisecond
@@ -147,9 +156,9 @@ func (s *SlowPath) onLink(port int, ip netip.Addr) bool {
 // cached an old MAC for them learn the new one.
 func (s *SlowPath) Run(stop <-chan struct{}) {
 	s.announce()
-	t := time.NewTicker(tick)
+	interval, empty := tick, 0
+	t := time.NewTimer(interval)
 	defer t.Stop()
-	perTick := max(s.cfg.Rate*int(tick)/int(time.Second), 1)
 	lastNeigh, lastLink := time.Now(), time.Now()
 	up := map[int]bool{}
 	for id := range s.ports {
@@ -160,10 +169,16 @@ func (s *SlowPath) Run(stop <-chan struct{}) {
 		case <-stop:
 			return
 		case now := <-t.C:
-			// At most perTick a tick: what the rings hold beyond that
+			// At most rate x interval: what the rings hold beyond that
 			// waits, and what they cannot hold the fast path frees.
-			for _, e := range s.env.Take(perTick) {
+			taken := s.env.Take(max(s.cfg.Rate*int(interval/time.Microsecond)/1e6, 1))
+			for _, e := range taken {
 				s.handle(e)
+			}
+			if len(taken) > 0 {
+				interval, empty = tick, 0
+			} else if empty++; empty >= idleAfter {
+				interval = idleTick
 			}
 			if now.Sub(lastNeigh) >= neighTick {
 				s.nt.Tick()
@@ -174,6 +189,7 @@ func (s *SlowPath) Run(stop <-chan struct{}) {
 				s.watchLinks(up)
 				lastLink = now
 			}
+			t.Reset(interval)
 		}
 	}
 }

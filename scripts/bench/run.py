@@ -98,6 +98,7 @@ ROWS = [
     Row("l3fwd-1", "l3fwd LPM", "l3fwd", "1q", 1, "1@1 (main lcore forwards)"),
     Row("steer-rtc", "steer rtc", "steer", "1q", 1, "main 0@0, rx+fwd 1@1"),
     Row("steer-dist", "steer distributor 1 RX + 1 worker", "steer", "1q", 2, "main 0@0, rx 1@1, worker 2@0"),
+    Row("steer-dist-bp", "steer distributor, backpressure", "steer", "1q", 2, "main 0@0, rx 1@1, worker 2@0"),
     Row("testpmd-2", "testpmd io, 2 queues", "testpmd", "2q", 2, "main 0@0, fwd 1@1, fwd 2@0"),
     Row("l3fwd-2", "l3fwd LPM, 2 queues", "l3fwd", "2q", 2, "0@0 (main, forwards), 1@1"),
     Row("steer-2q", "steer rtc, 2 queues", "steer", "2q", 2, "main 0@0, rx+fwd 1@1, rx+fwd 2@0"),
@@ -337,7 +338,7 @@ def steer_config(row, lan, wan, listen=""):
         "    tx_queues: %d" % q,
         '    addresses: ["10.0.0.1/24"]',
     ]
-    if row.id == "steer-dist":
+    if row.id.startswith("steer-dist"):
         lines.append("    steering: distributor")
     lines += [
         "  - name: wan",
@@ -349,10 +350,13 @@ def steer_config(row, lan, wan, listen=""):
         "  - lcore: 1",
         "    rx: [{port: lan, queue: 0}, {port: wan, queue: 0}]",
     ]
-    if row.id == "steer-dist":
+    if row.id.startswith("steer-dist"):
         lines += ["  - lcore: 2", "    worker: true"]
     elif q == 2:
         lines += ["  - lcore: 2", "    rx: [{port: lan, queue: 1}, {port: wan, queue: 1}]"]
+    if row.id == "steer-dist-bp":
+        # a full ring stops the RX lcore's polls instead of dropping
+        lines += ["distributor:", "  on_full: backpressure"]
     lines += [
         "routes:",
         '  - {prefix: "198.18.1.0/24", via: "192.0.2.2"}',
