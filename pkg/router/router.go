@@ -693,9 +693,18 @@ func (r *Router) addRoutes(routes []Route) error {
 		}
 		vias[v4] = r.fs.viaRoutes[via]
 	}
+	// References are taken per gateway, not per route: one map update each.
+	refs := make(map[uint32]int, len(gwIdx))
 	for _, c := range changes {
 		if !c.had || c.old != c.idx {
-			r.fs.nhRef[c.idx]++
+			refs[c.idx]++
+		}
+	}
+	for idx, n := range refs {
+		r.fs.nhRef[idx] += n
+	}
+	for _, c := range changes {
+		if !c.had || c.old != c.idx {
 			r.fs.entryNH[c.key] = c.idx
 			if c.had {
 				r.unref(c.old)

@@ -808,7 +808,8 @@ def go_benchmarks():
     if not os.path.exists(go):
         return {"error": "go not found"}, []
     cmds = [[go, "test", "-run", "^$", "-bench", "FIBBuild|LPMLoad", "-benchtime", "1x", "-count", "1", "./cgo/lpm/"],
-            [go, "test", "-run", "^$", "-bench", "Load1M", "-benchtime", "1x", "-count", "1", "./cgo/fib/"]]
+            [go, "test", "-run", "^$", "-bench", "Load1M", "-benchtime", "1x", "-count", "1", "./cgo/fib/"],
+            [go, "test", "-run", "AddRoutes1M", "-bench", "AddRoutes1M", "-v", "-count", "1", "./pkg/router/load1m/"]]
     env = dict(os.environ, GOTOOLCHAIN="local")
     t0 = time.monotonic()
     res, out, errors, codes = [], "", [], []
@@ -821,6 +822,12 @@ def go_benchmarks():
         for m in re.finditer(r"^Benchmark(\w+)/routes=(\d+)-\d+\s+\d+\s+(\d+) ns/op\s+([\d.]+) routes/s", r.stdout, re.M):
             res.append({"bench": m.group(1), "routes": int(m.group(2)), "seconds": int(m.group(3)) / 1e9,
                         "routes_per_s": float(m.group(4))})
+        # steer's own load: TestAddRoutes1M logs "load 1.8s (0.55 M routes/s)"
+        m = re.search(r"Router\.AddRoutes into a forwarding router: load ([\d.]+)(m?s) \(([\d.]+) M routes/s\)", r.stdout)
+        if m:
+            secs = float(m.group(1)) / (1000 if m.group(2) == "ms" else 1)
+            res.append({"bench": "RouterAddRoutes", "routes": 1000000, "seconds": secs,
+                        "routes_per_s": float(m.group(3)) * 1e6})
     with open(os.path.join(OUT, "go-bench.txt"), "w") as f:
         f.write(out)
     remove_go_test_leftovers()
@@ -996,7 +1003,8 @@ def table(info, traffic, rows, summary, samples, discarded, go_info, go_res, chu
                      for g in go_res]
             lines.append("control plane (go test -bench, one run each): " + "; ".join(parts))
             lines.append("      LPMLoad is rte_lpm create + add + free: rte_lpm_add scans the rules of the same depth, O(n^2) to load n /24s;")
-            lines.append("      Load1M is rte_fib (DIR24_8 + RIB) create + sorted bulk add of 1M random /16-/28 prefixes (66% /24, 3.5% longer)")
+            lines.append("      Load1M is rte_fib (DIR24_8 + RIB) create + sorted bulk add of 1M random /16-/28 prefixes (66% /24, 3.5% longer);")
+            lines.append("      RouterAddRoutes is steer's own load of such 1M static routes (4 gateways) through Router.AddRoutes while it forwards")
         if go_info.get("error"):
             lines.append("control plane benchmarks failed: %s (build/bench/go-bench.txt)" % go_info["error"])
     for i, n in enumerate(notes, 1):

@@ -139,7 +139,12 @@ log: {level: warn}
 		t.Fatal(err)
 	}
 	defer r.Stop()
-	time.Sleep(200 * time.Millisecond) // forwarding
+	for deadline := time.Now().Add(10 * time.Second); r.Counters()[0].TxPackets == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("nothing forwarded 10 s after start")
+		}
+		time.Sleep(time.Millisecond) // polling the counter
+	}
 	tx0 := r.Counters()[0].TxPackets
 
 	t0 := time.Now()
