@@ -25,31 +25,33 @@ const char *const steer_slow_names[STEER_SLOW_MAX] = {STEER_SLOW_REASONS(STEER_N
 #define IPV4_MIN_HDR 20
 #define ETH_IPV4_MIN (RTE_ETHER_HDR_LEN + IPV4_MIN_HDR)
 
-/* One's-complement sum of an IPv4 header, folded to 16 bits: 0xffff when
- * the checksum is right. The usual 20-byte header is two 64-bit and one
- * 32-bit load added with end-around carry (RFC 1071 allows any word size),
- * all in registers; headers with options take the generic loop. */
-static inline uint16_t
-ipv4_hdr_sum(const struct rte_ipv4_hdr *ip, uint32_t hlen)
+/* RFC 1071: a header is intact when the one's-complement sum of its 16-bit
+ * words is 0xffff. That sum is the plain integer sum folded with end-around
+ * carries, and folding keeps the value modulo 65535 (2^16 = 1 mod 65535), so
+ * the header is intact iff the plain sum of its words is a non-zero multiple
+ * of 65535. 32-bit words keep that (2^16 = 1 again), byte order too (a
+ * swapped word is 256 x the word, and 256 is invertible mod 65535), and the
+ * sum is never 0: the version nibble is 4. Five 32-bit loads, four adds, and
+ * a divisibility test the compiler turns into one multiply and a compare,
+ * instead of a chain of carry folds. */
+static inline int
+ipv4_hdr_cksum_ok(const struct rte_ipv4_hdr *ip, uint32_t hlen)
 {
-	if (likely(hlen == IPV4_MIN_HDR)) {
-		const uint8_t *p = (const uint8_t *)ip;
-		uint64_t a, b, s;
-		uint32_t c;
-		memcpy(&a, p, 8);
-		memcpy(&b, p + 8, 8);
-		memcpy(&c, p + 16, 4);
-		s = a + b;
-		s += s < b;
-		s += c;
-		s += s < c;
-		s = (s & 0xffffffff) + (s >> 32);
-		s = (s & 0xffffffff) + (s >> 32);
-		s = (s & 0xffff) + (s >> 16);
-		s = (s & 0xffff) + (s >> 16);
-		return (uint16_t)s;
+	const uint8_t *p = (const uint8_t *)ip;
+	uint64_t s = 0;
+	uint32_t w;
+
+	for (uint32_t off = 0; off < IPV4_MIN_HDR; off += 4) {
+		memcpy(&w, p + off, 4);
+		s += w;
 	}
-	return rte_raw_cksum(ip, hlen);
+	if (unlikely(hlen != IPV4_MIN_HDR)) {
+		for (uint32_t off = IPV4_MIN_HDR; off < hlen; off += 4) {
+			memcpy(&w, p + off, 4);
+			s += w;
+		}
+	}
+	return s % 0xffff == 0;
 }
 
 /* RFC 1812 5.2.2 (header validation) and 5.3.7 (martian addresses), in the
@@ -93,7 +95,7 @@ classify(const uint8_t *frame, uint32_t data_len, uint32_t pkt_len,
 		return STEER_V_DROP | STEER_DROP_BAD_LENGTH;
 	/* 5.2.2: checksum, unless the NIC has checked it */
 	if (unlikely(cksum_flags != RTE_MBUF_F_RX_IP_CKSUM_GOOD)) {
-		if (cksum_flags == RTE_MBUF_F_RX_IP_CKSUM_BAD || ipv4_hdr_sum(ip, hlen) != 0xffff)
+		if (cksum_flags == RTE_MBUF_F_RX_IP_CKSUM_BAD || !ipv4_hdr_cksum_ok(ip, hlen))
 			return STEER_V_DROP | STEER_DROP_BAD_CHECKSUM;
 	}
 	/* 5.2.2: header length <= total length <= link-layer length */
