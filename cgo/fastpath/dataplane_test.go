@@ -32,7 +32,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "traffic:", err)
 		os.Exit(1)
 	}
-	code := ealtest.Run(m, "0@0,1@1,2@1,3@0", "net_null0", "net_null1",
+	code := ealtest.Run(m, "0@0,1@1,2@1,3@0", "net_null0", "net_null1", "net_null2", "net_null3",
 		"net_pcap0,rx_pcap="+filepath.Join(pcapDir, "in.pcap")+",tx_pcap="+filepath.Join(pcapDir, "lan-out.pcap"),
 		"net_pcap1,rx_pcap="+filepath.Join(pcapDir, "empty.pcap")+",tx_pcap="+filepath.Join(pcapDir, "out.pcap"))
 	os.RemoveAll(pcapDir)

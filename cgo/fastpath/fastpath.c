@@ -131,16 +131,25 @@ steer_classify(const uint8_t *frame, uint32_t data_len, uint32_t pkt_len,
 }
 
 /* RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m'). TTL is the high byte of the
- * (TTL, protocol) word, so m' = m - 0x0100 and ~m + m' = 0xfeff: the new
- * checksum needs neither the old word nor a branch on the 0/0xffff case. */
+ * (TTL, protocol) word, so m' = m - 0x0100 and ~m + m' = 0xfeff. One's
+ * complement sums do not care about byte order (RFC 1071), so in the
+ * little-endian view of the checksum field (c) this is ~(~c + 0xfffe),
+ * which is c + 1, except that 0xfffe becomes 0x0000 and 0xffff becomes
+ * 0x0001. TTL, protocol and checksum are one 32-bit word: one load, one
+ * store, no branch. The caller guarantees TTL > 0. w: the word as loaded. */
+static inline uint32_t
+ttl_decrement_word(uint32_t w)
+{
+	return w - 1 + 0x10000 + ((uint32_t)(w >= 0xfffe0000u) << 16);
+}
+
 static inline void
 ttl_decrement(struct rte_ipv4_hdr *ip)
 {
-	uint32_t sum = (uint16_t)~rte_be_to_cpu_16(ip->hdr_checksum) + 0xfeffu;
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	ip->hdr_checksum = rte_cpu_to_be_16((uint16_t)~sum);
-	ip->time_to_live--;
+	uint32_t w;
+	memcpy(&w, &ip->time_to_live, 4);
+	w = ttl_decrement_word(w);
+	memcpy(&ip->time_to_live, &w, 4);
 }
 
 void
@@ -164,6 +173,67 @@ prefetch_ahead(struct rte_mbuf **pkts, uint16_t i, uint16_t n)
 {
 	if (i + PREFETCH_AHEAD < n)
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i + PREFETCH_AHEAD], void *));
+}
+
+/* RFC 1812 5.3.7 by the first octet of an address: 0/8, 127/8 and
+ * 224/3 (multicast and class E, 255.255.255.255 included) are never a
+ * source, and as a destination need a closer look (classify()). */
+static const uint8_t octet_class[256] = {[0] = 1, [127] = 1, [224 ... 255] = 1};
+
+/* The common case of classify() in one pass and one branch: unicast to the
+ * port's MAC, IPv4 without options, an intact header, a total length
+ * between 20 and both the frame and the smallest MTU, no martian address.
+ * Any doubt returns 0 and classify() finds the exact verdict; a packet
+ * above the smallest MTU is a doubt too, so that stage 3 can ignore MTUs.
+ * frame must hold ETH_IPV4_MIN bytes.
+ *
+ * Instructions are what this costs (the loop retires ~5 a cycle): fields
+ * are cut out of a few wide loads, the tests are or-ed into one branch,
+ * and TTL is left to stage 3, which loads its word anyway. */
+static inline int
+classify_common(const uint8_t *frame, uint32_t pkt_len, uint64_t mac48, uint64_t cksum_flags,
+		uint32_t mtu_less20, uint32_t *dst_ip)
+{
+	const uint8_t *ip = frame + RTE_ETHER_HDR_LEN;
+	uint64_t a;
+	uint32_t e, w0, w1, w2, w3, w4;
+	uint16_t tot_be;
+
+	memcpy(&a, frame, 8);        /* destination MAC, 2 bytes of the source */
+	memcpy(&e, frame + 12, 4);   /* ethertype, version/IHL, TOS */
+	memcpy(&w0, ip, 4);          /* version/IHL, TOS, total length */
+	memcpy(&w1, ip + 4, 4);
+	memcpy(&w2, ip + 8, 4);
+	memcpy(&w3, ip + 12, 4);     /* source */
+	memcpy(&w4, ip + 16, 4);     /* destination */
+	memcpy(&tot_be, ip + 2, 2);
+	/* 20 <= total length <= the frame's IP part and the smallest MTU:
+	 * unsigned, one compare (below 20 wraps high) */
+	uint32_t tot_less20 = rte_be_to_cpu_16(tot_be) - IPV4_MIN_HDR;
+	uint32_t lim_less20 = RTE_MIN(pkt_len - ETH_IPV4_MIN, mtu_less20);
+
+	/* Little-endian: a field's first byte is the low one. The MAC is the
+	 * low 48 bits of a; the low 24 bits of e are 08 00 45 (IPv4, version
+	 * 4, IHL 5). */
+	uint64_t odd = ((a ^ mac48) << 16) | ((e & 0xffffff) ^ 0x450008);
+	odd |= tot_less20 > lim_less20;
+	odd |= octet_class[(uint8_t)w3] | octet_class[(uint8_t)w4];
+	if (cksum_flags != RTE_MBUF_F_RX_IP_CKSUM_GOOD) {
+		/* see ipv4_hdr_cksum_ok; BAD: classify() says so */
+		uint64_t sum = (uint64_t)w0 + w1 + w2 + w3 + w4;
+		odd |= (sum % 0xffff != 0) | (cksum_flags == RTE_MBUF_F_RX_IP_CKSUM_BAD);
+	}
+	*dst_ip = rte_be_to_cpu_32(w4);
+	return odd == 0;
+}
+
+int
+steer_classify_common(const uint8_t *frame, uint32_t pkt_len, const struct rte_ether_addr *port_mac,
+		      uint64_t cksum_flags, uint16_t min_mtu, uint32_t *dst_ip)
+{
+	uint64_t mac48 = 0;
+	memcpy(&mac48, port_mac, RTE_ETHER_ADDR_LEN);
+	return classify_common(frame, pkt_len, mac48, cksum_flags, (uint32_t)min_mtu - IPV4_MIN_HDR, dst_ip);
 }
 
 static inline void
@@ -203,143 +273,271 @@ txbuf_add(struct steer_lcore *lc, struct steer_txbuf *b, struct rte_mbuf *m)
 		txbuf_flush(lc, b);
 }
 
-/* Exceptions wait in slow[] and leave for the control thread in one
- * enqueue at the end of the burst; the tag tells it why. */
+/* What a burst leaves behind besides forwarded packets: exceptions wait in
+ * slow[] and leave for the control thread in one enqueue at the end of the
+ * burst (the tag tells it why); drops are freed in one bulk. */
+struct burst_rest {
+	uint16_t n_slow, n_dead;
+	struct rte_mbuf *slow[STEER_BURST];
+	struct rte_mbuf *dead[STEER_BURST];
+};
+
 static inline void
 to_slow_path(struct steer_lcore *lc, struct rte_mbuf *m, unsigned reason, int l2bcast, uint32_t nh,
-	     struct rte_mbuf **slow, uint16_t *n_slow)
+	     struct burst_rest *r)
 {
 	lc->c.slow[reason]++;
 	m->hash.usr = STEER_EXC_TAG(reason, l2bcast, nh);
-	slow[(*n_slow)++] = m;
+	r->slow[r->n_slow++] = m;
+}
+
+static inline void
+drop(struct steer_lcore *lc, struct rte_mbuf *m, unsigned reason, struct burst_rest *r)
+{
+	lc->c.drop[reason]++;
+	r->dead[r->n_dead++] = m;
 }
 
 /* The control thread never makes the fast path wait: whatever its ring
  * cannot take is counted and freed. */
 static inline void
-slow_flush(struct steer_lcore *lc, struct rte_mbuf **slow, uint16_t n)
+rest_flush(struct steer_lcore *lc, struct burst_rest *r)
 {
-	uint16_t sent = 0;
-	if (likely(lc->exc != NULL))
-		sent = (uint16_t)rte_ring_sp_enqueue_burst(lc->exc, (void *const *)slow, n, NULL);
-	if (unlikely(sent < n)) {
-		lc->c.exc_full += n - sent;
-		rte_pktmbuf_free_bulk(&slow[sent], n - sent);
+	uint16_t n = r->n_slow, sent = 0;
+	if (n > 0) {
+		if (likely(lc->exc != NULL))
+			sent = (uint16_t)rte_ring_sp_enqueue_burst(lc->exc, (void *const *)r->slow, n, NULL);
+		if (unlikely(sent < n)) {
+			lc->c.exc_full += n - sent;
+			rte_pktmbuf_free_bulk(&r->slow[sent], n - sent);
+		}
 	}
+	if (r->n_dead > 0)
+		rte_pktmbuf_free_bulk(r->dead, r->n_dead);
 }
 
-static inline void
-drop(struct steer_lcore *lc, struct rte_mbuf *m, unsigned reason,
-     struct rte_mbuf **dead, uint16_t *n_dead)
-{
-	lc->c.drop[reason]++;
-	dead[(*n_dead)++] = m;
-}
+/* Stage 1 marks of a packet for stage 3. */
+#define MARK_PLAIN 0       /* forward if the next hop and TTL allow */
+#define MARK_GONE 0xff     /* dropped or handed to the slow path already */
+/* else STEER_V_{L2BCAST,OPTIONS,CHECK} >> 8: decide_odd() */
 
-void
-steer_process_burst(struct steer_lcore *lc, uint16_t recorded,
-		    struct rte_mbuf **pkts, uint16_t n)
+/* Stage 1 for what classify_common() doubts: the full checks, in RFC order.
+ * Drops and hands over what must not be looked up (MARK_GONE, 0.0.0.0:
+ * looked up for nothing); what may still be forwarded goes to decide_odd()
+ * in stage 3. Returns the destination to look up. cksum_flags: as the
+ * common case saw them (UNKNOWN where the port does not verify). */
+static __rte_noinline uint32_t
+classify_odd(struct steer_lcore *lc, struct rte_mbuf *m, uint64_t cksum_flags, uint8_t *mark,
+	     struct burst_rest *r)
 {
 	struct steer_dp *dp = lc->dp;
-	struct rte_mbuf *look[STEER_BURST], *dead[STEER_BURST], *slow[STEER_BURST];
+	uint32_t dst = 0;
+	int v = classify(rte_pktmbuf_mtod(m, const uint8_t *), m->data_len, m->pkt_len,
+			 &dp->port[m->port].mac, cksum_flags, &dst);
+	if (v & STEER_V_SLOW) {
+		to_slow_path(lc, m, STEER_V_REASON(v), 0, 0, r);
+	} else if (v & STEER_V_DROP) {
+		drop(lc, m, STEER_V_REASON(v), r);
+	} else {
+		*mark = (uint8_t)((v | STEER_V_CHECK) >> 8);
+		return dst;
+	}
+	*mark = MARK_GONE;
+	return 0;
+}
+
+/* Stage 3 for a packet the common case does not cover (RFC 1812 5.3):
+ * no route, a FIB entry being recycled, a next hop that is not a plain
+ * forward, or a flag from stage 1. Forwards it if after all it may go. */
+static __rte_noinline void
+decide_odd(struct steer_lcore *lc, struct rte_mbuf *m, uint64_t h, int flags,
+	   struct steer_txbuf *const *txbuf_of, struct burst_rest *r)
+{
+	struct steer_dp *dp = lc->dp;
+	int l2bcast = (flags & STEER_V_L2BCAST) != 0;
+
+	if (h == STEER_FIB_NO_ROUTE) {
+		if (l2bcast)
+			drop(lc, m, STEER_DROP_LINK_BROADCAST, r);
+		else
+			to_slow_path(lc, m, STEER_SLOW_NO_ROUTE, 0, 0, r);
+		return;
+	}
+	if (h == STEER_FIB_RECYCLED || h - 1 >= dp->fib.nh_cap) {
+		/* The lookup raced a tbl8 group being recycled (see struct
+		 * steer_fib): the slow path does not know this next hop and
+		 * looks the destination up again. A link-layer broadcast is
+		 * not forwarded (5.3.4); it cannot be for one of our own
+		 * addresses either: their /32s keep their group non-uniform,
+		 * so that group is never recycled. */
+		if (l2bcast)
+			drop(lc, m, STEER_DROP_LINK_BROADCAST, r);
+		else
+			to_slow_path(lc, m, STEER_SLOW_UNRESOLVED, 0, STEER_NH_RETRY, r);
+		return;
+	}
+	uint32_t nh_idx = (uint32_t)h - 1;
+	const struct steer_nexthop *nh = &dp->fib.nh[nh_idx];
+	if (nh->kind >= STEER_NH_LOCAL) {
+		to_slow_path(lc, m, nh->kind == STEER_NH_LOCAL ? STEER_SLOW_LOCAL : STEER_SLOW_BROADCAST,
+			     l2bcast, nh_idx, r);
+		return;
+	}
+	/* 5.3.4: a link-layer broadcast is not forwarded */
+	if (l2bcast) {
+		drop(lc, m, STEER_DROP_LINK_BROADCAST, r);
+		return;
+	}
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+	/* 5.3.1: TTL is checked only for packets we would forward */
+	if (ip->time_to_live <= 1) {
+		to_slow_path(lc, m, STEER_SLOW_TTL_EXCEEDED, 0, nh_idx, r);
+		return;
+	}
+	if (flags & STEER_V_OPTIONS) {
+		to_slow_path(lc, m, STEER_SLOW_IP_OPTIONS, 0, nh_idx, r);
+		return;
+	}
+	if (nh->kind == STEER_NH_UNRESOLVED) {
+		to_slow_path(lc, m, STEER_SLOW_UNRESOLVED, 0, nh_idx, r);
+		return;
+	}
+	uint16_t out = nh->port;
+	if (rte_be_to_cpu_16(ip->total_length) > dp->port[out].mtu) {
+		to_slow_path(lc, m, STEER_SLOW_FRAGMENTATION_NEEDED, 0, nh_idx, r);
+		return;
+	}
+	ttl_decrement(ip);
+	memcpy(eth, nh, 2 * RTE_ETHER_ADDR_LEN);
+	txbuf_add(lc, txbuf_of[out], m);
+}
+
+/* One burst through the pipeline. in is the port every packet came from,
+ * or NULL when a burst mixes ports (after a distributor hop). in and opts
+ * are constants where this is inlined, so each caller gets a version
+ * without the work it does not need. */
+static __rte_always_inline void
+process_burst(struct steer_lcore *lc, uint16_t recorded, struct rte_mbuf **pkts, uint16_t n,
+	      const struct steer_port *in, unsigned opts)
+{
+	struct steer_dp *dp = lc->dp;
+	uint8_t *hdr[STEER_BURST];
 	uint32_t ips[STEER_BURST];
 	uint64_t hops[STEER_BURST];
-	uint16_t flags[STEER_BURST];
-	uint16_t n_look = 0, n_dead = 0, n_slow = 0;
+	uint8_t mark[STEER_BURST];
+	struct burst_rest rest;
+	const uint32_t mtu_less20 = dp->min_mtu - IPV4_MIN_HDR;
 	/* Every mbuf of the burst records the same queue, so its TX buffers
 	 * come from one row without reading the mbuf back. */
-	const uint16_t *txbuf_of = lc->txbuf_of[recorded];
+	struct steer_txbuf *const *txbuf_of = lc->txbuf_of[recorded];
 
-	prefetch_head(pkts, n);
+	rest.n_slow = rest.n_dead = 0;
+	memset(mark, MARK_PLAIN, sizeof(mark));
+	if (opts & BURST_PREFETCH)
+		prefetch_head(pkts, n);
 
-	/* Stage 1: validate and classify; gather destinations to look up. */
+	/* Stage 1: validate and classify. Every packet keeps its slot, so
+	 * the common case does no bookkeeping; a slot whose packet is gone
+	 * is looked up for nothing and skipped by stage 3. */
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
-		prefetch_ahead(pkts, i, n);
-		/* m->port: after a distributor hop a burst mixes ingress ports */
-		int v = classify(rte_pktmbuf_mtod(m, const uint8_t *), m->data_len, m->pkt_len,
-				 &dp->port[m->port].mac, m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK,
-				 &ips[n_look]);
-		if (likely((v & (STEER_V_DROP | STEER_V_SLOW)) == 0)) {
-			flags[n_look] = v;
-			look[n_look++] = m;
-		} else if (v & STEER_V_SLOW) {
-			to_slow_path(lc, m, STEER_V_REASON(v), 0, 0, slow, &n_slow);
-		} else {
-			drop(lc, m, STEER_V_REASON(v), dead, &n_dead);
-		}
+		if (opts & BURST_PREFETCH)
+			prefetch_ahead(pkts, i, n);
+		uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
+		uint64_t mac48 = in != NULL ? in->mac48 : dp->port[m->port].mac48;
+		uint64_t cksum = opts & BURST_HW_CKSUM ? m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK
+						       : RTE_MBUF_F_RX_IP_CKSUM_UNKNOWN;
+		uint32_t dst;
+		hdr[i] = frame;
+		if (unlikely(m->data_len < ETH_IPV4_MIN ||
+			     !classify_common(frame, m->pkt_len, mac48, cksum, mtu_less20, &dst)))
+			dst = classify_odd(lc, m, cksum, &mark[i], &rest);
+		ips[i] = dst;
 	}
 
 	/* Stage 2: one bulk FIB lookup for the burst. */
-	if (n_look > 0)
-		rte_fib_lookup_bulk(dp->fib.fib, ips, hops, n_look);
+	rte_fib_lookup_bulk(dp->fib.fib, ips, hops, n);
 
-	/* Stage 3: decide (RFC 1812 5.3), rewrite, buffer for TX. */
-	for (uint16_t i = 0; i < n_look; i++) {
-		struct rte_mbuf *m = look[i];
-		uint64_t h = hops[i];
-		if (unlikely(h == STEER_FIB_NO_ROUTE)) {
-			if (flags[i] & STEER_V_L2BCAST)
-				drop(lc, m, STEER_DROP_LINK_BROADCAST, dead, &n_dead);
-			else
-				to_slow_path(lc, m, STEER_SLOW_NO_ROUTE, 0, 0, slow, &n_slow);
+	/* Stage 3: rewrite and buffer for TX what may simply go (a forward
+	 * next hop, TTL > 1, a plain mark); decide_odd() takes the rest. An
+	 * index out of the table is no route (STEER_FIB_NO_ROUTE - 1) or a
+	 * group being recycled (STEER_FIB_RECYCLED - 1 wraps). */
+	const struct steer_nexthop *nh_tab = dp->fib.nh;
+	const uint32_t nh_cap = dp->fib.nh_cap;
+	/* The TX buffer in use and its fill count live in registers: a count
+	 * kept in memory chains every packet to the one before through a
+	 * store and a load (~5 cycles each). Written back before anything
+	 * else may touch the buffer. */
+	struct steer_txbuf *cur = NULL;
+	uint16_t cur_n = 0;
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		uint8_t *eth = hdr[i];
+		uint32_t idx = (uint32_t)hops[i] - 1;
+		uint32_t w;   /* TTL, protocol, checksum */
+		memcpy(&w, eth + RTE_ETHER_HDR_LEN + 8, 4);
+		if (unlikely(idx >= nh_cap || mark[i] != MARK_PLAIN || (uint8_t)w <= 1 ||
+			     nh_tab[idx].kind != STEER_NH_FORWARD)) {
+			if (mark[i] == MARK_GONE)
+				continue;
+			if (cur != NULL)
+				cur->n = cur_n;
+			cur = NULL;
+			decide_odd(lc, m, hops[i], mark[i] << 8, txbuf_of, &rest);
 			continue;
 		}
-		if (unlikely(h == STEER_FIB_RECYCLED)) {
-			/* The lookup raced a tbl8 group being recycled (see struct
-			 * steer_fib): the slow path does not know this next hop and
-			 * looks the destination up again. A link-layer broadcast is
-			 * not forwarded (5.3.4); it cannot be for one of our own
-			 * addresses either: their /32s keep their group non-uniform,
-			 * so that group is never recycled. */
-			if (flags[i] & STEER_V_L2BCAST)
-				drop(lc, m, STEER_DROP_LINK_BROADCAST, dead, &n_dead);
-			else
-				to_slow_path(lc, m, STEER_SLOW_UNRESOLVED, 0, STEER_NH_RETRY, slow, &n_slow);
-			continue;
-		}
-		uint32_t nh_idx = (uint32_t)h - 1;
-		const struct steer_nexthop *nh = &dp->fib.nh[nh_idx];
-		int l2bcast = (flags[i] & STEER_V_L2BCAST) != 0;
-		if (unlikely(nh->kind >= STEER_NH_LOCAL)) {
-			to_slow_path(lc, m, nh->kind == STEER_NH_LOCAL ? STEER_SLOW_LOCAL : STEER_SLOW_BROADCAST,
-				     l2bcast, nh_idx, slow, &n_slow);
-			continue;
-		}
-		/* 5.3.4: a link-layer broadcast is not forwarded */
-		if (unlikely(flags[i] & STEER_V_L2BCAST)) {
-			drop(lc, m, STEER_DROP_LINK_BROADCAST, dead, &n_dead);
-			continue;
-		}
-		struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
-		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
-		/* 5.3.1: TTL is checked only for packets we would forward */
-		if (unlikely(ip->time_to_live <= 1)) {
-			to_slow_path(lc, m, STEER_SLOW_TTL_EXCEEDED, 0, nh_idx, slow, &n_slow);
-			continue;
-		}
-		if (unlikely(flags[i] & STEER_V_OPTIONS)) {
-			to_slow_path(lc, m, STEER_SLOW_IP_OPTIONS, 0, nh_idx, slow, &n_slow);
-			continue;
-		}
-		if (unlikely(nh->kind == STEER_NH_UNRESOLVED)) {
-			to_slow_path(lc, m, STEER_SLOW_UNRESOLVED, 0, nh_idx, slow, &n_slow);
-			continue;
-		}
-		uint16_t out = nh->port;
-		if (unlikely(rte_be_to_cpu_16(ip->total_length) > dp->port[out].mtu)) {
-			to_slow_path(lc, m, STEER_SLOW_FRAGMENTATION_NEEDED, 0, nh_idx, slow, &n_slow);
-			continue;
-		}
-		ttl_decrement(ip);
+		const struct steer_nexthop *nh = &nh_tab[idx];
+		w = ttl_decrement_word(w);
+		memcpy(eth + RTE_ETHER_HDR_LEN + 8, &w, 4);
 		memcpy(eth, nh, 2 * RTE_ETHER_ADDR_LEN);
-		txbuf_add(lc, &lc->txbuf[txbuf_of[out]], m);
+		struct steer_txbuf *b = txbuf_of[nh->port];
+		if (unlikely(b != cur)) {
+			if (cur != NULL)
+				cur->n = cur_n;
+			cur = b;
+			cur_n = b->n;
+		}
+		cur->m[cur_n++] = m;
+		if (unlikely(cur_n == STEER_BURST)) {
+			cur->n = cur_n;
+			txbuf_flush(lc, cur);
+			cur_n = 0;
+		}
 	}
+	if (cur != NULL)
+		cur->n = cur_n;
 
-	if (n_slow > 0)
-		slow_flush(lc, slow, n_slow);
-	if (n_dead > 0)
-		rte_pktmbuf_free_bulk(dead, n_dead);
+	if (rest.n_slow + rest.n_dead > 0)
+		rest_flush(lc, &rest);
+}
+
+void
+steer_process_burst(struct steer_lcore *lc, uint16_t recorded, struct rte_mbuf **pkts, uint16_t n)
+{
+	process_burst(lc, recorded, pkts, n, NULL, BURST_PREFETCH | BURST_HW_CKSUM);
+}
+
+/* A burst from a NIC queue in run to completion: one port, and what the
+ * port is known to do. */
+void
+steer_process_rx_burst(struct steer_lcore *lc, const struct steer_rxq *q, struct rte_mbuf **pkts, uint16_t n)
+{
+	const struct steer_port *in = &lc->dp->port[q->port];
+	switch (q->opts) {
+	case 0:
+		process_burst(lc, q->queue, pkts, n, in, 0);
+		break;
+	case BURST_PREFETCH:
+		process_burst(lc, q->queue, pkts, n, in, BURST_PREFETCH);
+		break;
+	case BURST_HW_CKSUM:
+		process_burst(lc, q->queue, pkts, n, in, BURST_HW_CKSUM);
+		break;
+	default:
+		process_burst(lc, q->queue, pkts, n, in, BURST_PREFETCH | BURST_HW_CKSUM);
+		break;
+	}
 }
 
 /* Flow hash for the distributor. IPv4 TCP/UDP: the 5-tuple. Other
@@ -450,13 +648,12 @@ ctl_drain(struct steer_lcore *lc)
 
 	for (unsigned i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
-		uint16_t b = m->port < STEER_MAX_PORTS ? lc->txbuf_of[lc->ctl_row][m->port] : STEER_NO_TXBUF;
-		if (unlikely(b == STEER_NO_TXBUF)) {
+		struct steer_txbuf *t = m->port < STEER_MAX_PORTS ? lc->txbuf_of[lc->ctl_row][m->port] : NULL;
+		if (unlikely(t == NULL)) {
 			lc->c.ctl_tx_full++;
 			rte_pktmbuf_free(m);
 			continue;
 		}
-		struct steer_txbuf *t = &lc->txbuf[b];
 		uint16_t sent;
 		txbuf_flush(lc, t);
 		if (t->lock != NULL) {
@@ -615,6 +812,8 @@ rings_empty(const struct steer_lcore *lc)
 	return 1;
 }
 
+#define DRAIN_CHECK_LOOPS 8
+
 int
 steer_lcore_main(void *arg)
 {
@@ -622,6 +821,7 @@ steer_lcore_main(void *arg)
 	struct steer_dp *dp = lc->dp;
 	const uint64_t drain = dp->drain_tsc;
 	uint64_t last_drain = rte_rdtsc();
+	unsigned busy_loops = 0;
 	struct rte_mbuf *pkts[STEER_BURST];
 
 	rte_rcu_qsbr_thread_online(dp->qsv, lc->rcu_id);
@@ -651,12 +851,17 @@ steer_lcore_main(void *arg)
 			if (q->distribute)
 				distribute(lc, pkts, n);
 			else
-				steer_process_burst(lc, q->queue, pkts, n);
+				steer_process_rx_burst(lc, q, pkts, n);
 		}
 		if (lc->n_in > 0)
 			got += poll_rings(lc);
 		/* Partial TX buffers leave when the queues run dry or after
-		 * drain_tsc (~100 us), whichever comes first. */
+		 * drain_tsc (~100 us), whichever comes first. While busy the
+		 * clock is read every DRAIN_CHECK_LOOPS loops only: rdtsc costs
+		 * ~30 cycles, about one per packet at a burst per loop. */
+		if (got != 0 && ++busy_loops < DRAIN_CHECK_LOOPS)
+			continue;
+		busy_loops = 0;
 		uint64_t now = rte_rdtsc();
 		if (got == 0 || now - last_drain > drain) {
 			flush_and_publish(lc);
@@ -741,6 +946,24 @@ steer_dp_free(struct steer_dp *dp)
 	rte_free(dp);
 }
 
+/* Record a started port. The fast path compares a frame's first 8 bytes,
+ * masked, with mac48, and flags packets above the smallest MTU. */
+void
+steer_dp_set_port(struct steer_dp *dp, uint16_t id, const uint8_t *mac, uint16_t nb_txq, uint16_t mtu)
+{
+	struct steer_port *p = &dp->port[id];
+	memcpy(p->mac.addr_bytes, mac, RTE_ETHER_ADDR_LEN);
+	p->mac48 = 0;
+	memcpy(&p->mac48, mac, RTE_ETHER_ADDR_LEN);
+	p->nb_txq = nb_txq;
+	p->mtu = mtu;
+	p->enabled = 1;
+	dp->min_mtu = UINT16_MAX;
+	for (int i = 0; i < STEER_MAX_PORTS; i++)
+		if (dp->port[i].enabled && dp->port[i].mtu < dp->min_mtu)
+			dp->min_mtu = dp->port[i].mtu;
+}
+
 /* Write next hop idx; the release fence orders it before the FIB update
  * that will point at it. Only ever called for an index no FIB entry uses. */
 void
@@ -767,7 +990,7 @@ add_txbufs(struct steer_lcore *lc, uint16_t rq)
 {
 	struct steer_dp *dp = lc->dp;
 	for (uint16_t p = 0; p < STEER_MAX_PORTS; p++) {
-		if (!dp->port[p].enabled || lc->txbuf_of[rq][p] != STEER_NO_TXBUF)
+		if (!dp->port[p].enabled || lc->txbuf_of[rq][p] != NULL)
 			continue;
 		uint16_t tq = rq % dp->port[p].nb_txq;
 		uint16_t b;
@@ -779,7 +1002,7 @@ add_txbufs(struct steer_lcore *lc, uint16_t rq)
 			lc->txbuf[b].queue = tq;
 			lc->n_txbuf++;
 		}
-		lc->txbuf_of[rq][p] = b;
+		lc->txbuf_of[rq][p] = &lc->txbuf[b];
 	}
 	if (lc->ctl_row < 0)
 		lc->ctl_row = rq;
@@ -807,10 +1030,7 @@ steer_lcore_create(struct steer_dp *dp, unsigned lcore_id, int socket,
 	lc->n_rx = n_rx;
 	if (n_rx > 0)
 		memcpy(lc->rx, rx, sizeof(*rx) * n_rx);
-	for (int p = 0; p < STEER_MAX_PORTS; p++)
-		for (int q = 0; q < STEER_MAX_QUEUES; q++)
-			lc->txbuf_of[q][p] = STEER_NO_TXBUF;
-
+	/* txbuf_of is all NULL from rte_zmalloc */
 	lc->worker = (int16_t)worker;
 	lc->ctl_row = -1;
 	uint32_t max_bufs = ((uint32_t)n_rx + 1) * STEER_MAX_PORTS;

@@ -81,6 +81,14 @@ type NextHop struct {
 type RxQueue struct {
 	Port, Queue uint16
 	Distribute  bool
+	// Prefetch packet data ahead of the checks: for NICs, whose DMA leaves
+	// it out of the core's cache. A software PMD (pcap, tap, ring) has
+	// just written the frame, so there the prefetches are pure cost.
+	Prefetch bool
+	// HWChecksum: the port was asked to verify IPv4 header checksums, so
+	// mbufs may say GOOD and save the sum. Without it the flags are never
+	// read.
+	HWChecksum bool
 }
 
 // Dataplane is the C state shared by all forwarding lcores.
@@ -139,11 +147,11 @@ func (d *Dataplane) SetPort(id uint16, mac net.HardwareAddr, nbTxq, mtu int) err
 	if id >= MaxPorts || nbTxq < 1 || nbTxq > MaxQueues || len(mac) != 6 {
 		return fmt.Errorf("fastpath: port %d: unsupported (max %d ports, 1..%d tx queues)", id, MaxPorts, MaxQueues)
 	}
-	p := &d.dp.port[id]
-	copy(unsafe.Slice((*byte)(unsafe.Pointer(&p.mac.addr_bytes[0])), 6), mac)
-	p.nb_txq = C.uint16_t(nbTxq)
-	p.mtu = C.uint16_t(mtu)
-	p.enabled = 1
+	var m [6]C.uint8_t
+	for i, b := range mac {
+		m[i] = C.uint8_t(b)
+	}
+	C.steer_dp_set_port(d.dp, C.uint16_t(id), &m[0], C.uint16_t(nbTxq), C.uint16_t(mtu))
 	return nil
 }
 
@@ -351,6 +359,12 @@ func (d *Dataplane) AddLcore(id, socket int, rx []RxQueue, worker int) (*Lcore, 
 		crx[i] = C.struct_steer_rxq{port: C.uint16_t(q.Port), queue: C.uint16_t(q.Queue)}
 		if q.Distribute {
 			crx[i].distribute = 1
+		}
+		if q.Prefetch {
+			crx[i].opts |= C.BURST_PREFETCH
+		}
+		if q.HWChecksum {
+			crx[i].opts |= C.BURST_HW_CKSUM
 		}
 	}
 	lc := C.steer_lcore_create(d.dp, C.uint(id), C.int(socket), &crx[0], C.uint16_t(len(rx)), C.int(worker))

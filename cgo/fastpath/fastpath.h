@@ -23,7 +23,6 @@
 #define STEER_MAX_LCORES 128       /* RCU reader threads */
 #define STEER_MAX_RETA 4096
 #define STEER_BURST 32
-#define STEER_NO_TXBUF 0xffff
 
 /* Packets that are not forwarded and die in the fast path, one line each:
  * enum name, counter name (also the metrics label). */
@@ -69,6 +68,8 @@ extern const char *const steer_slow_names[STEER_SLOW_MAX];
 #define STEER_V_SLOW 0x200      /* | enum steer_slow */
 #define STEER_V_L2BCAST 0x400   /* with LOOKUP: arrived as link-layer broadcast */
 #define STEER_V_OPTIONS 0x800   /* with LOOKUP: header has options */
+#define STEER_V_CHECK 0x1000    /* with LOOKUP: not the plain case (longer than the
+				 * smallest MTU, anything above): stage 3 looks closer */
 #define STEER_V_REASON(v) ((v) & 0xff)
 
 /* What an exception carries for the control thread, in mbuf hash.usr (the
@@ -101,6 +102,7 @@ struct steer_nexthop {
 };
 
 struct steer_port {
+	uint64_t mac48;            /* mac as loaded from a frame: 8 bytes LE, top two zero */
 	struct rte_ether_addr mac;
 	uint16_t nb_txq;
 	uint16_t mtu;
@@ -152,6 +154,7 @@ struct steer_dp {
 	 * ARP): one lcore drains this ring onto its TX queues. */
 	struct rte_ring *ctl_tx;
 	uint16_t n_lcores;         /* RCU thread ids handed out */
+	uint16_t min_mtu;          /* smallest MTU of the enabled ports */
 	struct steer_port port[STEER_MAX_PORTS];
 	rte_spinlock_t txq_lock[STEER_MAX_PORTS][STEER_MAX_QUEUES];
 };
@@ -182,10 +185,16 @@ struct steer_txbuf {
 	struct rte_mbuf *m[STEER_BURST];
 };
 
+/* What the caller of a burst knows of it, as constants (struct steer_rxq). */
+#define BURST_PREFETCH 1   /* packet data may be out of cache (a NIC wrote it
+			    * by DMA), not just written by a software PMD */
+#define BURST_HW_CKSUM 2   /* mbufs may carry the NIC's IPv4 checksum verdict */
+
 struct steer_rxq {
 	uint16_t port;
 	uint16_t queue;
 	uint8_t distribute;        /* 1: spread over workers by flow hash */
+	uint8_t opts;              /* BURST_* (fastpath.c): what the port does */
 };
 
 /* RX lcore side of the link to worker w. ring is NULL for the lcore's own
@@ -216,12 +225,13 @@ struct steer_lcore {
 	uint16_t n_rx;
 	uint16_t n_txbuf;
 	struct steer_rxq rx[STEER_MAX_RX_PER_LCORE];
-	/* txbuf_of[recorded rx queue][egress port] -> index into txbuf: this is
-	 * where txq = recorded % nb_tx_queues is decided, once, at setup.
-	 * Queue-major, so a burst fetches its row once. Cache-aligned: rows
-	 * start on a line, and GCC 12 at -O2 vectorises the initialisation
-	 * with aligned stores (it crashed on the unaligned field). */
-	uint16_t txbuf_of[STEER_MAX_QUEUES][STEER_MAX_PORTS] __rte_cache_aligned;
+	/* txbuf_of[recorded rx queue][egress port] -> its TX buffer, NULL for
+	 * none: this is where txq = recorded % nb_tx_queues is decided, once,
+	 * at setup. Queue-major, so a burst fetches its row once; pointers, so
+	 * a packet finds its buffer with one load. Cache-aligned: rows start
+	 * on a line, and GCC 12 at -O2 vectorises the initialisation with
+	 * aligned stores. */
+	struct steer_txbuf *txbuf_of[STEER_MAX_QUEUES][STEER_MAX_PORTS] __rte_cache_aligned;
 	struct steer_txbuf *txbuf;
 	/* distributor roles */
 	int16_t worker;            /* software queue id, or -1: not a worker */
@@ -250,6 +260,7 @@ struct steer_lcore *steer_lcore_create(struct steer_dp *dp, unsigned lcore_id, i
 int steer_lcore_link(struct steer_lcore *from, uint16_t w, struct rte_ring *ring, struct steer_lcore *to);
 int steer_dp_share_txqs(struct steer_dp *dp, struct steer_lcore **lc, int n);
 void steer_lcore_free(struct steer_lcore *lc);
+void steer_dp_set_port(struct steer_dp *dp, uint16_t id, const uint8_t *mac, uint16_t nb_txq, uint16_t mtu);
 void steer_nh_set(struct steer_dp *dp, uint32_t idx, uint8_t kind, uint16_t port,
 		  const uint8_t *dst, const uint8_t *src);
 int steer_dp_set_control(struct steer_dp *dp, struct rte_ring *ctl_tx, struct steer_lcore *drain);
@@ -280,12 +291,19 @@ int steer_lcore_main(void *arg);
  * it is not stored in them). */
 void steer_process_burst(struct steer_lcore *lc, uint16_t recorded,
 			 struct rte_mbuf **pkts, uint16_t n);
+/* The same for a burst from NIC queue q (one port, q->opts). */
+void steer_process_rx_burst(struct steer_lcore *lc, const struct steer_rxq *q,
+			    struct rte_mbuf **pkts, uint16_t n);
 void steer_flush_all(struct steer_lcore *lc);
 
 /* Pure helpers, exposed for unit tests. */
 int steer_classify(const uint8_t *frame, uint32_t data_len, uint32_t pkt_len,
 		   const struct rte_ether_addr *port_mac, uint64_t cksum_flags, uint32_t *dst_ip);
 void steer_ttl_decrement(struct rte_ipv4_hdr *ip);
+/* classify()'s common case alone: 1 when the frame is plainly forwardable
+ * (ETH_IPV4_MIN bytes at frame), 0 for "ask classify()". */
+int steer_classify_common(const uint8_t *frame, uint32_t pkt_len, const struct rte_ether_addr *port_mac,
+			  uint64_t cksum_flags, uint16_t min_mtu, uint32_t *dst_ip);
 uint32_t steer_flow_hash_crc(const uint8_t *frame, uint32_t data_len);
 uint32_t steer_flow_hash_toeplitz(const uint8_t *frame, uint32_t data_len);
 

@@ -437,7 +437,8 @@ func (r *Router) addLcores(dp *fastpath.Dataplane, byName map[string]*port) erro
 		var rx []fastpath.RxQueue
 		for _, q := range lc.Rx {
 			p := byName[q.Port]
-			rx = append(rx, fastpath.RxQueue{Port: uint16(p.id), Queue: uint16(q.Queue), Distribute: p.steer == "distributor"})
+			rx = append(rx, fastpath.RxQueue{Port: uint16(p.id), Queue: uint16(q.Queue),
+				Distribute: p.steer == "distributor", Prefetch: p.cfg.IsPCI(), HWChecksum: p.rxCksumOffload()})
 		}
 		w, ok := workers[lc.Lcore]
 		if !ok {
