@@ -52,7 +52,7 @@ demo: build
 	bash scripts/demo.sh
 
 # Benchmark (docs/BENCH.md): testpmd, l3fwd and steer on the same pcap traffic,
-# one table and build/bench/results.json. Needs root; takes ~12 minutes
+# one table and build/bench/results.json. Needs root; takes ~14 minutes
 # (BENCH_SECONDS=3 BENCH_REPEAT=1 for a quick look). CI never runs it.
 bench: build
 	bash scripts/bench/bench.sh
