@@ -422,7 +422,6 @@ process_burst(struct steer_lcore *lc, uint16_t recorded, struct rte_mbuf **pkts,
 	      const struct steer_port *in, unsigned opts)
 {
 	struct steer_dp *dp = lc->dp;
-	uint8_t *hdr[STEER_BURST];
 	uint32_t ips[STEER_BURST];
 	uint64_t hops[STEER_BURST];
 	uint8_t mark[STEER_BURST];
@@ -449,7 +448,6 @@ process_burst(struct steer_lcore *lc, uint16_t recorded, struct rte_mbuf **pkts,
 		uint64_t cksum = opts & BURST_HW_CKSUM ? m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK
 						       : RTE_MBUF_F_RX_IP_CKSUM_UNKNOWN;
 		uint32_t dst;
-		hdr[i] = frame;
 		if (unlikely(m->data_len < ETH_IPV4_MIN ||
 			     !classify_common(frame, m->pkt_len, mac48, cksum, mtu_less20, &dst)))
 			dst = classify_odd(lc, m, cksum, &mark[i], &rest);
@@ -473,7 +471,7 @@ process_burst(struct steer_lcore *lc, uint16_t recorded, struct rte_mbuf **pkts,
 	uint16_t cur_n = 0;
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
-		uint8_t *eth = hdr[i];
+		uint8_t *eth = rte_pktmbuf_mtod(m, uint8_t *);   /* cheaper than keeping it */
 		uint32_t idx = (uint32_t)hops[i] - 1;
 		uint32_t w;   /* TTL, protocol, checksum */
 		memcpy(&w, eth + RTE_ETHER_HDR_LEN + 8, 4);
