@@ -68,8 +68,9 @@ extern const char *const steer_slow_names[STEER_SLOW_MAX];
 #define STEER_V_SLOW 0x200      /* | enum steer_slow */
 #define STEER_V_L2BCAST 0x400   /* with LOOKUP: arrived as link-layer broadcast */
 #define STEER_V_OPTIONS 0x800   /* with LOOKUP: header has options */
-#define STEER_V_CHECK 0x1000    /* with LOOKUP: not the plain case (longer than the
-				 * smallest MTU, anything above): stage 3 looks closer */
+#define STEER_V_CHECK 0x1000    /* with LOOKUP: the burst loop's common case doubted
+				 * it (e.g. longer than the smallest MTU): stage 3
+				 * decides with every check */
 #define STEER_V_REASON(v) ((v) & 0xff)
 
 /* What an exception carries for the control thread, in mbuf hash.usr (the
@@ -194,7 +195,7 @@ struct steer_rxq {
 	uint16_t port;
 	uint16_t queue;
 	uint8_t distribute;        /* 1: spread over workers by flow hash */
-	uint8_t opts;              /* BURST_* (fastpath.c): what the port does */
+	uint8_t opts;              /* BURST_*: what the port's device does */
 };
 
 /* RX lcore side of the link to worker w. ring is NULL for the lcore's own
