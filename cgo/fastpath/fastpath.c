@@ -180,6 +180,16 @@ prefetch_ahead(struct rte_mbuf **pkts, uint16_t i, uint16_t n)
  * source, and as a destination need a closer look (classify()). */
 static const uint8_t octet_class[256] = {[0] = 1, [127] = 1, [224 ... 255] = 1};
 
+/* A MAC as classify_common() sees it in a frame's first 8 bytes loaded
+ * little-endian: the low 48 bits. */
+static inline uint64_t
+mac48_of(const uint8_t *mac)
+{
+	uint64_t v = 0;
+	memcpy(&v, mac, RTE_ETHER_ADDR_LEN);
+	return v;
+}
+
 /* The common case of classify() in one pass and one branch: unicast to the
  * port's MAC, IPv4 without options, an intact header, a total length
  * between 20 and both the frame and the smallest MTU, no martian address.
@@ -231,9 +241,8 @@ int
 steer_classify_common(const uint8_t *frame, uint32_t pkt_len, const struct rte_ether_addr *port_mac,
 		      uint64_t cksum_flags, uint16_t min_mtu, uint32_t *dst_ip)
 {
-	uint64_t mac48 = 0;
-	memcpy(&mac48, port_mac, RTE_ETHER_ADDR_LEN);
-	return classify_common(frame, pkt_len, mac48, cksum_flags, (uint32_t)min_mtu - IPV4_MIN_HDR, dst_ip);
+	return classify_common(frame, pkt_len, mac48_of(port_mac->addr_bytes), cksum_flags,
+			       (uint32_t)min_mtu - IPV4_MIN_HDR, dst_ip);
 }
 
 static inline void
@@ -365,7 +374,9 @@ decide_odd(struct steer_lcore *lc, struct rte_mbuf *m, uint64_t h, int flags,
 	}
 	if (h == STEER_FIB_RECYCLED || h - 1 >= dp->fib.nh_cap) {
 		/* The lookup raced a tbl8 group being recycled (see struct
-		 * steer_fib): the slow path does not know this next hop and
+		 * steer_fib), or (never seen, but no index past the table is
+		 * followed) gave a value beyond it: the slow path does not know
+		 * this next hop and
 		 * looks the destination up again. A link-layer broadcast is
 		 * not forwarded (5.3.4); it cannot be for one of our own
 		 * addresses either: their /32s keep their group non-uniform,
@@ -951,8 +962,7 @@ steer_dp_set_port(struct steer_dp *dp, uint16_t id, const uint8_t *mac, uint16_t
 {
 	struct steer_port *p = &dp->port[id];
 	memcpy(p->mac.addr_bytes, mac, RTE_ETHER_ADDR_LEN);
-	p->mac48 = 0;
-	memcpy(&p->mac48, mac, RTE_ETHER_ADDR_LEN);
+	p->mac48 = mac48_of(mac);
 	p->nb_txq = nb_txq;
 	p->mtu = mtu;
 	p->enabled = 1;
