@@ -2,6 +2,7 @@ package fastpath
 
 import (
 	"encoding/binary"
+	"maps"
 	"math/rand"
 	"testing"
 )
@@ -202,23 +203,11 @@ func TestBurstVersionsAgree(t *testing.T) {
 				got[SlowReasons[i]] = n
 			}
 		}
-		if !mapsEqual(got, want) {
+		if !maps.Equal(got, want) {
 			t.Errorf("%+v: fates %v, want %v", q, got, want)
 		}
 		if n := pool.InUse(); n != 0 {
 			t.Errorf("%+v: %d mbufs in use after the burst", q, n)
 		}
 	}
-}
-
-func mapsEqual(a, b map[string]uint64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }
