@@ -13,6 +13,8 @@ import (
 
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/viper"
+
+	"github.com/steer-router/steer/pkg/field"
 )
 
 // EnvPrefix prefixes the environment variables that override config keys:
@@ -21,38 +23,11 @@ const EnvPrefix = "STEER"
 
 // Problem is one thing wrong with a configuration, naming the field path as
 // the operator typed it ("ports[1].addresses[0]") and the offending value.
-type Problem struct {
-	Field string // "eal.lcores", "ports[0].rx_queues"; "" for the document itself
-	Value string // the bad value as text; "" when there is nothing useful to show
-	Msg   string
-}
-
-// Error formats the problem as `field: message (value "x")`.
-func (p Problem) Error() string {
-	var b strings.Builder
-	if p.Field != "" {
-		b.WriteString(p.Field)
-		b.WriteString(": ")
-	}
-	b.WriteString(p.Msg)
-	if p.Value != "" {
-		fmt.Fprintf(&b, " (value %q)", p.Value)
-	}
-	return b.String()
-}
+type Problem = field.Error
 
 // Problems is every problem found in one configuration. Load and Parse return
 // it (as the error) when it is not empty.
-type Problems []Problem
-
-// Error lists the problems, one per line.
-func (ps Problems) Error() string {
-	lines := make([]string, len(ps))
-	for i, p := range ps {
-		lines[i] = p.Error()
-	}
-	return strings.Join(lines, "\n")
-}
+type Problems = field.Errors
 
 // Load reads the YAML file at path, applies STEER_* environment overrides and
 // defaults, decodes it strictly and validates it. A file that cannot be read

@@ -1,7 +1,7 @@
 package config
 
 import (
-	"encoding/binary"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/steer-router/steer/pkg/inet"
 )
 
 // Limits checked by Validate.
@@ -39,15 +41,8 @@ var reservedArgs = []string{"-l", "--lcores", "--main-lcore", "--file-prefix", "
 
 type validator struct {
 	ps        Problems
-	connected []connected           // every valid port address, in order
+	connected inet.Addresses        // every valid port address, in order (Port: the port's index)
 	own       map[netip.Addr]string // router address -> field naming it
-}
-
-// connected is one connected subnet: a port address with its prefix length.
-type connected struct {
-	port   int
-	field  string // "ports[0].addresses[1]"
-	prefix netip.Prefix
 }
 
 func (v *validator) add(field, value, format string, args ...any) {
@@ -238,10 +233,10 @@ func (v *validator) address(c *Config, port int, f, a string) {
 	case addr.IsUnspecified() || addr.IsLoopback() || addr.IsMulticast() || addr == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
 		v.add(f, a, "not a unicast host address")
 		return
-	case pfx.Bits() <= 30 && addr == pfx.Masked().Addr():
+	case inet.HasBroadcast(pfx) && addr == pfx.Masked().Addr():
 		v.add(f, a, "%s is the network address of %s; use a host address", addr, pfx.Masked())
 		return
-	case pfx.Bits() <= 30 && addr == lastAddr(pfx):
+	case inet.HasBroadcast(pfx) && addr == inet.Last(pfx):
 		v.add(f, a, "%s is the broadcast address of %s; use a host address", addr, pfx.Masked())
 		return
 	}
@@ -250,13 +245,13 @@ func (v *validator) address(c *Config, port int, f, a string) {
 		return
 	}
 	for _, o := range v.connected {
-		if o.port != port && o.prefix.Masked().Overlaps(pfx.Masked()) {
-			v.add(f, a, "subnet %s overlaps %s of port %s (%s)", pfx.Masked(), o.prefix.Masked(), c.Ports[o.port].Name, o.field)
+		if o.Port != port && o.Prefix.Masked().Overlaps(pfx.Masked()) {
+			v.add(f, a, "subnet %s overlaps %s of port %s (%s)", pfx.Masked(), o.Prefix.Masked(), o.PortName, o.Where)
 			return
 		}
 	}
 	v.own[addr] = f
-	v.connected = append(v.connected, connected{port: port, field: f, prefix: pfx})
+	v.connected = append(v.connected, inet.Address{Prefix: pfx, Port: port, PortName: c.Ports[port].Name, Where: f})
 	c.Ports[port].Prefixes = append(c.Ports[port].Prefixes, pfx)
 }
 
@@ -266,24 +261,9 @@ func (v *validator) prefix(f, s string) (netip.Prefix, bool) {
 		v.add(f, "", "required: an IPv4 prefix like 10.0.0.0/24")
 		return netip.Prefix{}, false
 	}
-	pfx, err := netip.ParsePrefix(s)
+	pfx, err := inet.ParsePrefix(s)
 	if err != nil {
-		addr, bits, hasBits := strings.Cut(s, "/")
-		a, aerr := netip.ParseAddr(addr)
-		switch {
-		case aerr != nil:
-			v.add(f, s, "not an IPv4 prefix like 10.0.0.1/24")
-		case !a.Is4():
-			v.add(f, s, "IPv4 only")
-		case !hasBits:
-			v.add(f, s, "missing prefix length, e.g. %s/24", s)
-		default:
-			v.add(f, s, "bad prefix length %q: expected 0..32", bits)
-		}
-		return netip.Prefix{}, false
-	}
-	if !pfx.Addr().Is4() {
-		v.add(f, s, "IPv4 only")
+		v.add(f, s, "%v", err)
 		return netip.Prefix{}, false
 	}
 	return pfx, true
@@ -295,27 +275,12 @@ func (v *validator) addr4(f, s string) (netip.Addr, bool) {
 		v.add(f, "", "required: an IPv4 address like 10.0.0.2")
 		return netip.Addr{}, false
 	}
-	a, err := netip.ParseAddr(s)
-	switch {
-	case err != nil:
-		if strings.Contains(s, "/") {
-			v.add(f, s, "an address without prefix length is expected, e.g. 10.0.0.2")
-		} else {
-			v.add(f, s, "not an IPv4 address like 10.0.0.2")
-		}
-		return netip.Addr{}, false
-	case !a.Is4():
-		v.add(f, s, "IPv4 only")
+	a, err := inet.ParseAddr(s)
+	if err != nil {
+		v.add(f, s, "%v", err)
 		return netip.Addr{}, false
 	}
 	return a, true
-}
-
-func lastAddr(p netip.Prefix) netip.Addr {
-	b := p.Masked().Addr().As4()
-	u := binary.BigEndian.Uint32(b[:]) | (uint32(1)<<(32-p.Bits()) - 1)
-	binary.BigEndian.PutUint32(b[:], u)
-	return netip.AddrFrom4(b)
 }
 
 type rxKey struct{ port, queue int }
@@ -440,68 +405,39 @@ func (v *validator) routes(c *Config) {
 		r := &c.Routes[i]
 		r.Net, r.Gateway = netip.Prefix{}, netip.Addr{}
 		f := fmt.Sprintf("routes[%d]", i)
-		if pfx, ok := v.prefix(f+".prefix", r.Prefix); ok {
-			switch nw := pfx.Masked(); {
-			case pfx != nw:
-				v.add(f+".prefix", r.Prefix, "host bits set; did you mean %q?", nw.String())
+		if _, ok := v.prefix(f+".prefix", r.Prefix); ok {
+			switch nw, err := inet.ParseRoutePrefix(r.Prefix); {
+			case err != nil:
+				v.add(f+".prefix", r.Prefix, "%v", err)
 			case seen[nw] != "":
 				v.add(f+".prefix", r.Prefix, "duplicate route: %s already has a route at %s", nw, seen[nw])
 			default:
 				seen[nw] = f
-				if conn, ok := v.connectedEqual(nw); ok {
-					v.add(f+".prefix", r.Prefix, "%s is the connected subnet of port %s (%s); steer routes it already", nw, c.Ports[conn.port].Name, conn.field)
+				if why, claimed := v.connected.Claimed(nw); claimed {
+					v.add(f+".prefix", r.Prefix, "%s; steer routes it itself", why)
 				} else {
 					r.Net = nw
 				}
 			}
 		}
-		if gw, ok := v.addr4(f+".via", r.Via); ok && v.neighborAddr(c, f+".via", r.Via, gw, -1) {
+		if gw, ok := v.addr4(f+".via", r.Via); ok && v.neighborAddr(f+".via", r.Via, gw, -1) {
 			r.Gateway = gw
 		}
 	}
 }
 
-func (v *validator) connectedEqual(nw netip.Prefix) (connected, bool) {
-	for _, o := range v.connected {
-		if o.prefix.Masked() == nw {
-			return o, true
-		}
-	}
-	return connected{}, false
-}
-
 // neighborAddr checks that a, a next hop or static neighbour, is another
 // host on a connected subnet: of port (an index) or, when port is -1, of any
 // port.
-func (v *validator) neighborAddr(c *Config, f, s string, a netip.Addr, port int) bool {
-	if prev, own := v.own[a]; own {
-		v.add(f, s, "%s is the router's own address (%s)", a, prev)
-		return false
-	}
-	var subnets []string
-	for _, o := range v.connected {
-		if port >= 0 && o.port != port {
-			continue
-		}
-		if !o.prefix.Contains(a) {
-			subnets = append(subnets, o.prefix.Masked().String())
-			continue
-		}
-		if o.prefix.Bits() <= 30 && (a == o.prefix.Masked().Addr() || a == lastAddr(o.prefix)) {
-			v.add(f, s, "%s is the network or broadcast address of %s (%s)", a, o.prefix.Masked(), o.field)
-			return false
-		}
-		return true
-	}
+func (v *validator) neighborAddr(f, s string, a netip.Addr, port int) bool {
+	_, err := v.connected.Neighbor(a, port)
 	switch {
-	case port >= 0 && len(subnets) == 0:
-		// The port has no valid address, which is reported on the port.
-	case port >= 0:
-		v.add(f, s, "not on a connected subnet of port %s (%s)", c.Ports[port].Name, strings.Join(subnets, ", "))
-	default:
-		v.add(f, s, "not on a connected subnet of any port")
+	case errors.Is(err, inet.ErrPortHasNoAddress):
+		// reported on the port
+	case err != nil:
+		v.add(f, s, "%v", err)
 	}
-	return false
+	return err == nil
 }
 
 func (v *validator) neighbors(c *Config) {
@@ -517,7 +453,7 @@ func (v *validator) neighbors(c *Config) {
 				v.add(f+".ip", n.IP, "duplicate neighbour: %s is already at %s", a, prev)
 			} else {
 				seen[a] = f
-				if portOK && v.neighborAddr(c, f+".ip", n.IP, a, port) {
+				if portOK && v.neighborAddr(f+".ip", n.IP, a, port) {
 					n.Addr = a
 				}
 			}
@@ -535,24 +471,14 @@ func (v *validator) neighbors(c *Config) {
 }
 
 func (v *validator) mac(f, s string) ([6]byte, bool) {
-	var hw [6]byte
 	if s == "" {
 		v.add(f, "", "required: a unicast MAC like 02:00:00:00:00:02")
-		return hw, false
+		return [6]byte{}, false
 	}
-	m, err := net.ParseMAC(s)
-	if err != nil || len(m) != 6 {
-		v.add(f, s, "not an Ethernet MAC like 02:00:00:00:00:02")
-		return hw, false
-	}
-	copy(hw[:], m)
-	switch {
-	case hw == [6]byte{}:
-		v.add(f, s, "the zero MAC is not a neighbour's address")
-		return hw, false
-	case hw[0]&1 != 0:
-		v.add(f, s, "multicast or broadcast MAC; a neighbour has a unicast MAC")
-		return hw, false
+	hw, err := inet.ParseMAC(s)
+	if err != nil {
+		v.add(f, s, "%v", err)
+		return [6]byte{}, false
 	}
 	return hw, true
 }

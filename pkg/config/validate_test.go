@@ -184,6 +184,8 @@ func TestRules(t *testing.T) {
 		{name: "route prefix host bits", sets: []kv{s("routes[0].prefix", "10.1.0.1/16")}, field: "routes[0].prefix", msg: `host bits set; did you mean "10.1.0.0/16"?`, value: "10.1.0.1/16"},
 		{name: "route prefix duplicate", sets: []kv{s("routes[1].prefix", "10.1.0.0/16")}, field: "routes[1].prefix", msg: "already has a route at routes[0]"},
 		{name: "route equals connected subnet", sets: []kv{s("routes[0].prefix", "10.0.1.0/24")}, field: "routes[0].prefix", msg: "connected subnet of port lan (ports[0].addresses[1])"},
+		{name: "route for own address", sets: []kv{s("routes[0].prefix", "10.0.1.1/32")}, field: "routes[0].prefix", msg: "router's own address (ports[0].addresses[1]); steer routes it itself"},
+		{name: "route for subnet broadcast", sets: []kv{s("routes[0].prefix", "10.0.0.255/32")}, field: "routes[0].prefix", msg: "network or broadcast address of 10.0.0.0/24"},
 		{name: "route via missing", sets: []kv{s("routes[0].via", del)}, field: "routes[0].via", msg: "required"},
 		{name: "route via off-link", sets: []kv{s("routes[0].via", "10.9.0.2")}, field: "routes[0].via", msg: "not on a connected subnet of any port", value: "10.9.0.2"},
 		{name: "route via own address", sets: []kv{s("routes[0].via", "10.0.1.1")}, field: "routes[0].via", msg: "router's own address (ports[0].addresses[1])"},
