@@ -7,7 +7,6 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -22,7 +21,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/steer-router/steer/pkg/config"
 	"github.com/steer-router/steer/pkg/trafgen"
+	"github.com/steer-router/steer/test/testbed"
 )
 
 // Timeouts: every steer process is killed (and the test failed) after
@@ -136,7 +137,7 @@ func NewBed(t *testing.T) *Bed {
 }
 
 // RuntimeDir is EAL's /var/run/dpdk/<file_prefix>.
-func (b *Bed) RuntimeDir() string { return filepath.Join("/var/run/dpdk", b.Prefix) }
+func (b *Bed) RuntimeDir() string { return testbed.RuntimeDir(b.Prefix) }
 
 // Path names a file in the bed's dir.
 func (b *Bed) Path(name string) string { return filepath.Join(b.Dir, name) }
@@ -174,7 +175,7 @@ type Config struct {
 	LcoreMap  []LcoreMap
 	Routes    [][2]string // prefix, via
 	Neighbors [][3]string // ip, mac, port
-	Extra     string      // appended verbatim
+	Extra     string      // YAML merged over the rest, section by section
 	// Distributor, when set, is written as the distributor section
 	// (ring_size, reta_size, burst, on_full; zero values left out).
 	Distributor *Distributor
@@ -201,78 +202,77 @@ func Standard() Config {
 	}
 }
 
-// YAML renders c for bed b.
-func (b *Bed) YAML(c Config) string {
-	var s strings.Builder
-	lc := c.Lcores
-	if lc == "" {
-		lc = "0-1"
+// SteerConfig is c as steer's typed config for bed b: the defaults of
+// config.Parse, EAL without hugepages on the bed's file prefix, net_pcap
+// ports on the bed's files.
+func (b *Bed) SteerConfig(c Config) *config.Config {
+	sc := config.Defaults()
+	sc.EAL.Lcores = c.Lcores
+	if sc.EAL.Lcores == "" {
+		sc.EAL.Lcores = "0-1"
 	}
-	fmt.Fprintf(&s, "eal: {lcores: %q, main_lcore: 0, huge: false, memory_mb: 256, file_prefix: %s}\n", lc, b.Prefix)
-	s.WriteString("ports:\n")
+	sc.EAL.MainLcore, sc.EAL.Huge, sc.EAL.MemoryMB, sc.EAL.FilePrefix = 0, false, 256, b.Prefix
 	for i, p := range c.Ports {
-		dev := fmt.Sprintf("net_pcap%d", i)
+		var rx, tx []string
 		for _, f := range p.RxFiles {
-			dev += ",rx_pcap=" + b.Path(f)
+			rx = append(rx, b.Path(f))
 		}
 		for _, f := range p.TxFiles {
-			dev += ",tx_pcap=" + b.Path(f)
+			tx = append(tx, b.Path(f))
 		}
-		rxq, txq := p.RxQueues, p.TxQueues
-		if rxq == 0 {
-			rxq = len(p.RxFiles)
+		port := config.DefaultPort()
+		port.Name, port.Device, port.Addresses = p.Name, testbed.PcapDevice(i, rx, tx), p.Addresses
+		port.RxQueues, port.TxQueues = p.RxQueues, p.TxQueues
+		if port.RxQueues == 0 {
+			port.RxQueues = len(p.RxFiles)
 		}
-		if txq == 0 {
-			txq = len(p.TxFiles)
+		if port.TxQueues == 0 {
+			port.TxQueues = len(p.TxFiles)
 		}
-		addrs, _ := json.Marshal(p.Addresses)
-		steering := ""
 		if p.Steering != "" {
-			steering = ", steering: " + p.Steering
+			port.Steering = p.Steering
 		}
-		fmt.Fprintf(&s, "  - {name: %s, device: %q, rx_queues: %d, tx_queues: %d%s, addresses: %s}\n", p.Name, dev, rxq, txq, steering, addrs)
+		sc.Ports = append(sc.Ports, port)
 	}
-	s.WriteString("lcores:\n")
 	for _, l := range c.LcoreMap {
-		var rx []string
+		e := config.Lcore{Lcore: l.Lcore, Worker: l.Worker}
 		for _, q := range l.Rx {
-			rx = append(rx, fmt.Sprintf("{port: %s, queue: %d}", q.Port, q.Queue))
+			e.Rx = append(e.Rx, config.RxQueue{Port: q.Port, Queue: q.Queue})
 		}
-		switch {
-		case l.Worker && len(rx) == 0:
-			fmt.Fprintf(&s, "  - {lcore: %d, worker: true}\n", l.Lcore)
-		case l.Worker:
-			fmt.Fprintf(&s, "  - {lcore: %d, rx: [%s], worker: true}\n", l.Lcore, strings.Join(rx, ", "))
-		default:
-			fmt.Fprintf(&s, "  - {lcore: %d, rx: [%s]}\n", l.Lcore, strings.Join(rx, ", "))
-		}
+		sc.Lcores = append(sc.Lcores, e)
 	}
-	if d := c.Distributor; d != nil {
-		var kv []string
+	if d := c.Distributor; d != nil { // zero values keep the defaults
 		for _, f := range []struct {
-			k string
-			v int
-		}{{"ring_size", d.RingSize}, {"reta_size", d.RetaSize}, {"burst", d.Burst}} {
+			dst *int
+			v   int
+		}{{&sc.Distributor.RingSize, d.RingSize}, {&sc.Distributor.RetaSize, d.RetaSize}, {&sc.Distributor.Burst, d.Burst}} {
 			if f.v != 0 {
-				kv = append(kv, fmt.Sprintf("%s: %d", f.k, f.v))
+				*f.dst = f.v
 			}
 		}
 		if d.OnFull != "" {
-			kv = append(kv, "on_full: "+d.OnFull)
+			sc.Distributor.OnFull = d.OnFull
 		}
-		fmt.Fprintf(&s, "distributor: {%s}\n", strings.Join(kv, ", "))
 	}
-	s.WriteString("routes:\n")
 	for _, r := range c.Routes {
-		fmt.Fprintf(&s, "  - {prefix: %q, via: %q}\n", r[0], r[1])
+		sc.Routes = append(sc.Routes, config.Route{Prefix: r[0], Via: r[1]})
 	}
-	s.WriteString("neighbors:\n")
 	for _, n := range c.Neighbors {
-		fmt.Fprintf(&s, "  - {ip: %q, mac: %q, port: %s}\n", n[0], n[1], n[2])
+		sc.Neighbors = append(sc.Neighbors, config.Neighbor{IP: n[0], MAC: n[1], Port: n[2]})
 	}
-	s.WriteString("log: {level: info}\n")
-	s.WriteString(c.Extra)
-	return s.String()
+	sc.Log.Level = "info"
+	return sc
+}
+
+// YAML renders c for bed b: config.Marshal of SteerConfig, with c.Extra
+// merged over it (its sections replace or extend the rendered ones).
+func (b *Bed) YAML(c Config) string {
+	b.T.Helper()
+	y, err := testbed.RenderConfig(b.SteerConfig(c), c.Extra)
+	if err != nil {
+		b.T.Fatalf("config: %v", err)
+	}
+	return string(y)
 }
 
 // WriteConfig writes c as config.yaml and returns its path.
@@ -329,47 +329,44 @@ func (r Result) String() string {
 
 // Proc is a running steer process.
 type Proc struct {
-	b      *Bed
-	cmd    *exec.Cmd
-	args   []string
-	out    bytes.Buffer
-	err    bytes.Buffer
-	start  time.Time
-	cancel context.CancelFunc
-	done   chan struct{}
-	res    Result
+	b    *Bed
+	p    *testbed.Process
+	args []string
+	out  bytes.Buffer
+	err  bytes.Buffer
+	done chan struct{}
+	res  Result
 }
 
 // Start starts steer with args; it is killed after runTimeout.
 func (b *Bed) Start(args ...string) *Proc {
 	b.T.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
-	p := &Proc{b: b, args: args, cancel: cancel, done: make(chan struct{})}
-	p.cmd = exec.CommandContext(ctx, b.Bin, args...)
-	p.cmd.Dir = b.Dir
-	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.err
-	p.start = time.Now()
-	if err := p.cmd.Start(); err != nil {
-		cancel()
+	p := &Proc{b: b, args: args, done: make(chan struct{})}
+	cmd := exec.Command(b.Bin, args...)
+	cmd.Dir = b.Dir
+	cmd.Stdout, cmd.Stderr = &p.out, &p.err
+	proc, err := testbed.Start(cmd, testbed.StartOptions{KillAfter: runTimeout})
+	if err != nil {
 		b.T.Fatalf("start steer: %v", err)
 	}
+	p.p = proc
 	go func() {
-		err := p.cmd.Wait()
-		p.res = Result{Args: args, Code: p.cmd.ProcessState.ExitCode(), Stdout: p.out.String(),
-			Stderr: p.err.String(), Elapsed: time.Since(p.start), TimedOut: ctx.Err() == context.DeadlineExceeded}
-		if p.cmd.ProcessState.ExitCode() == -1 {
+		err := proc.Wait()
+		p.res = Result{Args: args, Code: cmd.ProcessState.ExitCode(), Stdout: p.out.String(),
+			Stderr: p.err.String(), Elapsed: time.Since(proc.Started), TimedOut: proc.TimedOut()}
+		if cmd.ProcessState.ExitCode() == -1 {
 			p.res.Stderr += fmt.Sprintf("\n[e2e: steer ended by a signal: %v]\n", err)
 		}
 		close(p.done)
 	}()
-	b.T.Cleanup(func() { p.cancel(); <-p.done })
+	b.T.Cleanup(func() { proc.Kill(); <-p.done })
 	return p
 }
 
 // Signal sends sig to the process.
 func (p *Proc) Signal(sig os.Signal) {
 	p.b.T.Helper()
-	if err := p.cmd.Process.Signal(sig); err != nil {
+	if err := p.p.Signal(sig); err != nil {
 		p.b.T.Fatalf("signal %v: %v", sig, err)
 	}
 }
@@ -388,7 +385,6 @@ func (p *Proc) Exited() bool {
 func (p *Proc) Wait() Result {
 	p.b.T.Helper()
 	<-p.done
-	p.cancel()
 	if p.res.TimedOut {
 		p.b.T.Fatalf("steer killed after the %v timeout\n%s", runTimeout, p.res)
 	}
@@ -812,47 +808,26 @@ func CheckAllSeen(t testing.TB, port string, seen map[trafgen.Tag]bool, want Ind
 // ---- telemetry ----
 
 // Telemetry sends one command to the DPDK telemetry socket of the bed's
-// process (/var/run/dpdk/<prefix>/dpdk_telemetry.v2, SOCK_SEQPACKET: a
-// JSON greeting on connect, then one JSON reply per command).
+// process (see testbed.Telemetry) and returns the reply.
 func (b *Bed) Telemetry(cmd string) (map[string]json.RawMessage, error) {
-	c, err := net.DialTimeout("unixpacket", filepath.Join(b.RuntimeDir(), "dpdk_telemetry.v2"), time.Second)
-	if err != nil {
-		return nil, err
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
-	buf := make([]byte, 1<<16)
-	if _, err := c.Read(buf); err != nil {
-		return nil, fmt.Errorf("telemetry greeting: %w", err)
-	}
-	if _, err := c.Write([]byte(cmd)); err != nil {
-		return nil, err
-	}
-	n, err := c.Read(buf)
-	if err != nil {
-		return nil, fmt.Errorf("telemetry %s: %w", cmd, err)
-	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(buf[:n], &m); err != nil {
-		return nil, fmt.Errorf("telemetry %s: %w: %q", cmd, err, buf[:n])
-	}
-	return m, nil
+	return testbed.TelemetryCommand(b.Prefix, cmd, 2*time.Second)
 }
 
 // EthdevRx is ipackets of port id by telemetry.
 func (b *Bed) EthdevRx(port int) (uint64, error) {
-	cmd := fmt.Sprintf("/ethdev/stats,%d", port)
-	m, err := b.Telemetry(cmd)
+	t, err := testbed.DialTelemetry(b.Prefix, 2*time.Second)
 	if err != nil {
 		return 0, err
 	}
-	var st struct {
-		IPackets *uint64 `json:"ipackets"`
+	defer t.Close()
+	st, err := t.EthdevStats(port)
+	if err != nil {
+		return 0, err
 	}
-	if err := json.Unmarshal(m["/ethdev/stats"], &st); err != nil || st.IPackets == nil {
-		return 0, fmt.Errorf("telemetry %s: no ipackets in %v", cmd, m)
+	if st == nil {
+		return 0, fmt.Errorf("telemetry /ethdev/stats,%d: the port is not set up yet", port)
 	}
-	return *st.IPackets, nil
+	return st.IPackets, nil
 }
 
 // Eventually polls cond every 20 ms until it holds or the deadline passes;

@@ -21,6 +21,9 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/steer-router/steer/pkg/config"
+	"github.com/steer-router/steer/test/testbed"
 )
 
 // The tap topology's addresses and MACs (the router's MACs are set with
@@ -96,22 +99,27 @@ func startTapNet(t *testing.T, static bool, extra string) *tapNet {
 
 	api, section := withAPI(t, "")
 	tn.api = api
-	var y strings.Builder
-	fmt.Fprintf(&y, "eal: {lcores: \"0-1\", main_lcore: 0, huge: false, memory_mb: 256, file_prefix: %s}\n", b.Prefix)
-	y.WriteString("ports:\n")
-	fmt.Fprintf(&y, "  - {name: lan, device: \"net_tap0,iface=%s,mac=%s\", rx_queues: 1, tx_queues: 1, addresses: [\"%s/24\"]}\n", tn.LanIf, tapRouterLanMAC, tapRouterLan)
-	fmt.Fprintf(&y, "  - {name: wan, device: \"net_tap1,iface=%s,mac=%s\", rx_queues: 1, tx_queues: 1, addresses: [\"%s/24\"]}\n", tn.WanIf, tapRouterWanMAC, tapRouterWan)
-	y.WriteString("lcores:\n  - {lcore: 1, rx: [{port: lan, queue: 0}, {port: wan, queue: 0}]}\n")
-	y.WriteString("routes:\n")
-	y.WriteString("neighbors:\n")
-	if static {
-		fmt.Fprintf(&y, "  - {ip: %q, mac: %q, port: lan}\n", tapHostA, tapHostAMAC)
-		fmt.Fprintf(&y, "  - {ip: %q, mac: %q, port: wan}\n", tapHostB, tapHostBMAC)
+	c := b.SteerConfig(Config{})
+	for i, p := range []struct {
+		name, ifn string
+		mac       net.HardwareAddr
+		addr      string
+	}{
+		{"lan", tn.LanIf, tapRouterLanMAC, tapRouterLan}, {"wan", tn.WanIf, tapRouterWanMAC, tapRouterWan}} {
+		port := config.DefaultPort()
+		port.Name, port.Device = p.name, fmt.Sprintf("net_tap%d,iface=%s,mac=%s", i, p.ifn, p.mac)
+		port.Addresses = []string{p.addr + "/24"}
+		c.Ports = append(c.Ports, port)
 	}
-	y.WriteString("log: {level: info}\n")
-	y.WriteString(section)
-	y.WriteString(extra)
-	cfg := b.WriteFile("config.yaml", y.String())
+	c.Lcores = []config.Lcore{{Lcore: 1, Rx: []config.RxQueue{{Port: "lan", Queue: 0}, {Port: "wan", Queue: 0}}}}
+	if static {
+		c.Neighbors = []config.Neighbor{{IP: tapHostA, MAC: tapHostAMAC.String(), Port: "lan"}, {IP: tapHostB, MAC: tapHostBMAC.String(), Port: "wan"}}
+	}
+	y, err := testbed.RenderConfig(c, section, extra)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := b.WriteFile("config.yaml", string(y))
 	tn.stats = b.Path("stats.json")
 	tn.p = b.Start("run", "--config", cfg, "--stats-file", tn.stats)
 	api.waitReady(tn.p)
