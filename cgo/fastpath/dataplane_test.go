@@ -8,11 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/steer-router/steer/cgo/ealtest"
-	"github.com/steer-router/steer/cgo/ethdev"
-	"github.com/steer-router/steer/cgo/fib"
+	"github.com/steer-router/steer/cgo/dpdk/ealtest"
+	"github.com/steer-router/steer/cgo/dpdk/ethdev"
+	"github.com/steer-router/steer/cgo/dpdk/fib"
+	"github.com/steer-router/steer/cgo/dpdk/mempool"
 	"github.com/steer-router/steer/cgo/mbuf"
-	"github.com/steer-router/steer/cgo/mempool"
 )
 
 // pcapDir holds the distributor test's traffic, made before EAL starts

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/steer-router/steer/cgo/ring"
+	"github.com/steer-router/steer/cgo/dpdk/ring"
 	"github.com/steer-router/steer/pkg/trafgen"
 )
 

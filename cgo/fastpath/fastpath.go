@@ -27,8 +27,8 @@ import (
 	"net/netip"
 	"unsafe"
 
-	"github.com/steer-router/steer/cgo/eal"
-	"github.com/steer-router/steer/cgo/fib"
+	"github.com/steer-router/steer/cgo/dpdk/eal"
+	"github.com/steer-router/steer/cgo/dpdk/fib"
 )
 
 // Limits of the C structures.

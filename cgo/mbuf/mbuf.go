@@ -21,7 +21,7 @@ import "C"
 import (
 	"unsafe"
 
-	"github.com/steer-router/steer/cgo/rteerr"
+	"github.com/steer-router/steer/cgo/dpdk/rteerr"
 )
 
 // RxQueueFieldName names the dynfield holding the recorded RX queue of a

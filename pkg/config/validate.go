@@ -11,18 +11,18 @@ import (
 	"strings"
 	"time"
 
+	"github.com/steer-router/steer/pkg/fwd"
 	"github.com/steer-router/steer/pkg/inet"
 )
 
-// Limits checked by Validate.
+// Limits checked by Validate: the C data plane's (pkg/fwd).
 const (
-	MaxPorts  = 32 // RTE_MAX_ETHPORTS
-	MaxQueues = 64 // rx_queues and tx_queues per port
-	// MaxRxPerLcore is how many rx queues one lcore may poll (the fast
-	// path's STEER_MAX_RX_PER_LCORE).
-	MaxRxPerLcore = 32
-	MaxWorkers    = 16 // the fast path's STEER_MAX_WORKERS
-	MaxBurst      = 32 // the fast path's STEER_BURST
+	MaxPorts      = fwd.MaxPorts
+	MaxQueues     = fwd.MaxQueues // rx_queues and tx_queues per port
+	MaxRxPerLcore = fwd.MaxRxPerLcore
+	MaxWorkers    = fwd.MaxWorkers
+	MaxBurst      = fwd.Burst
+	MaxRETA       = fwd.MaxRETA
 )
 
 var (
@@ -394,7 +394,7 @@ func (v *validator) mempool(c *Config) {
 func (v *validator) distributor(c *Config) {
 	d := c.Distributor
 	v.pow2Range("distributor.ring_size", d.RingSize, 64, 65536)
-	v.pow2Range("distributor.reta_size", d.RetaSize, 1, 4096)
+	v.pow2Range("distributor.reta_size", d.RetaSize, 1, MaxRETA)
 	v.intRange("distributor.burst", d.Burst, 1, MaxBurst)
 	v.oneOf("distributor.on_full", d.OnFull, "drop", "backpressure")
 }

@@ -17,12 +17,22 @@ type Error struct {
 	Field string // "eal.lcores", "routes[2].via", "prefix"; "" for the input as a whole
 	Value string // the bad value as text; "" when there is nothing useful to show
 	Msg   string
+	Err   error // the cause, when a caller tests for it with errors.Is
 }
 
 // Errorf returns an Error for field and value, its message formatted.
 func Errorf(field, value, format string, args ...any) Error {
 	return Error{Field: field, Value: value, Msg: fmt.Sprintf(format, args...)}
 }
+
+// Wrap returns an Error for field and value whose message is err's, and
+// which errors.Is finds err in.
+func Wrap(field, value string, err error) Error {
+	return Error{Field: field, Value: value, Msg: err.Error(), Err: err}
+}
+
+// Unwrap is the cause (Wrap).
+func (e Error) Unwrap() error { return e.Err }
 
 // Error formats the problem as `field: message (value "x")`.
 func (e Error) Error() string {

@@ -9,9 +9,9 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/steer-router/steer/cgo/eal"
+	"github.com/steer-router/steer/cgo/dpdk/eal"
+	"github.com/steer-router/steer/cgo/dpdk/ring"
 	"github.com/steer-router/steer/cgo/fastpath"
-	"github.com/steer-router/steer/cgo/ring"
 	"github.com/steer-router/steer/pkg/neigh"
 	"github.com/steer-router/steer/pkg/slowpath"
 )

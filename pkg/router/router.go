@@ -18,13 +18,13 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/steer-router/steer/cgo/eal"
-	"github.com/steer-router/steer/cgo/ethdev"
+	"github.com/steer-router/steer/cgo/dpdk/eal"
+	"github.com/steer-router/steer/cgo/dpdk/ethdev"
+	rtefib "github.com/steer-router/steer/cgo/dpdk/fib"
+	"github.com/steer-router/steer/cgo/dpdk/mempool"
+	"github.com/steer-router/steer/cgo/dpdk/ring"
 	"github.com/steer-router/steer/cgo/fastpath"
-	rtefib "github.com/steer-router/steer/cgo/fib"
 	"github.com/steer-router/steer/cgo/mbuf"
-	"github.com/steer-router/steer/cgo/mempool"
-	"github.com/steer-router/steer/cgo/ring"
 	"github.com/steer-router/steer/pkg/config"
 	"github.com/steer-router/steer/pkg/fib"
 	"github.com/steer-router/steer/pkg/slowpath"

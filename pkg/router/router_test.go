@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/steer-router/steer/cgo/ethdev"
+	"github.com/steer-router/steer/cgo/dpdk/ethdev"
 	"github.com/steer-router/steer/pkg/config"
 )
 

@@ -1,0 +1,132 @@
+package dataplane
+
+/*
+#include <stdlib.h>
+#include "dataplane.h"
+*/
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"unsafe"
+
+	"github.com/steer-router/steer/pkg/fwd"
+)
+
+// The control plane's side of the slow path (punt.c): the exception rings
+// the lcores fill and the ring of frames the control thread sends through
+// one lcore.
+
+// SetControl wires the slow path: exc[i] is lcore i's exception ring (in
+// AddLcore order; nil frees its exceptions uncounted by the control
+// thread), ctlTx the ring of frames the control thread sends. The first
+// lcore with TX queues drains ctlTx. Before Launch.
+func (d *Dataplane) SetControl(exc []unsafe.Pointer, ctlTx unsafe.Pointer) error {
+	if d.launched {
+		return errors.New("dataplane: SetControl after Launch")
+	}
+	if len(exc) != len(d.lcores) {
+		return fmt.Errorf("dataplane: %d exception rings for %d lcores", len(exc), len(d.lcores))
+	}
+	for i, l := range d.lcores {
+		C.steer_lcore_set_exc(l.lc, (*C.struct_rte_ring)(exc[i]))
+	}
+	for _, l := range d.lcores {
+		if l.lc.ctl_row >= 0 {
+			if rc := C.steer_dp_set_control(d.dp, (*C.struct_rte_ring)(ctlTx), l.lc); rc != 0 {
+				return fmt.Errorf("dataplane: control TX through lcore %d: %d", l.ID, rc)
+			}
+			d.ctlLcore = l.ID
+			return nil
+		}
+	}
+	return errors.New("dataplane: no lcore has TX queues to send the control thread's frames")
+}
+
+// ControlLcore is the lcore that sends the control thread's frames.
+func (d *Dataplane) ControlLcore() int { return d.ctlLcore }
+
+// Exceptions takes exceptions from the lcores' rings (round robin).
+// It keeps its buffers between calls; one goroutine at a time.
+type Exceptions struct {
+	rings []*C.struct_rte_ring
+	next  C.uint32_t
+	cap   int
+	meta  []C.struct_steer_exc_meta
+	buf   unsafe.Pointer // C memory: max * cap bytes
+	max   int
+}
+
+// NewExceptions reads rings, at most max packets per Take, copying up to
+// frameCap bytes of each.
+func NewExceptions(rings []unsafe.Pointer, max, frameCap int) *Exceptions {
+	e := &Exceptions{cap: frameCap, max: max, meta: make([]C.struct_steer_exc_meta, max)}
+	for _, r := range rings {
+		if r != nil {
+			e.rings = append(e.rings, (*C.struct_rte_ring)(r))
+		}
+	}
+	e.buf = C.malloc(C.size_t(max * frameCap))
+	return e
+}
+
+// Take dequeues up to n (≤ max) exceptions, frees their mbufs and returns
+// copies; the Frames stay valid until the next Take.
+func (e *Exceptions) Take(n int) []fwd.Exception {
+	if n > e.max {
+		n = e.max
+	}
+	if n <= 0 || len(e.rings) == 0 {
+		return nil
+	}
+	got := int(C.steer_exc_take(&e.rings[0], C.uint32_t(len(e.rings)), &e.next, &e.meta[0],
+		(*C.uint8_t)(e.buf), C.uint32_t(e.cap), C.uint32_t(n)))
+	out := make([]fwd.Exception, got)
+	all := unsafe.Slice((*byte)(e.buf), e.max*e.cap)
+	for i := range out {
+		m := e.meta[i]
+		tag := uint32(m.tag)
+		out[i] = fwd.Exception{
+			Reason:      fwd.SlowReason(tag &^ C.STEER_EXC_L2BCAST),
+			L2Broadcast: tag&C.STEER_EXC_L2BCAST != 0,
+			Port:        uint16(m.port),
+			Frame:       all[i*e.cap : i*e.cap+int(m.len)],
+			Truncated:   int(m.pkt_len) > int(m.len),
+		}
+	}
+	return out
+}
+
+// Free releases the copy buffer.
+func (e *Exceptions) Free() {
+	C.free(e.buf)
+	e.buf = nil
+}
+
+// Errors of Send.
+var (
+	ErrNoMbuf      = errors.New("no free mbuf")
+	ErrControlFull = errors.New("control TX ring full")
+	ErrTooLong     = errors.New("frame longer than an mbuf")
+)
+
+// Send queues a frame for transmission on port; the control lcore sends
+// it within ~100 us. pool is a *struct rte_mempool. One goroutine at a time.
+func (d *Dataplane) Send(pool unsafe.Pointer, port uint16, frame []byte) error {
+	if len(frame) == 0 {
+		return ErrTooLong
+	}
+	rc := C.steer_ctl_send(d.dp, (*C.struct_rte_mempool)(pool), C.uint16_t(port),
+		(*C.uint8_t)(unsafe.Pointer(&frame[0])), C.uint32_t(len(frame)))
+	switch {
+	case rc == 0:
+		return nil
+	case rc == -C.ENOBUFS:
+		return ErrNoMbuf
+	case rc == -C.ENOSPC:
+		return ErrControlFull
+	default:
+		return ErrTooLong
+	}
+}

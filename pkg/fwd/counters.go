@@ -1,0 +1,26 @@
+package fwd
+
+// LcoreCounters are one forwarding lcore's fast-path counters, as Go reads
+// them from its C struct.
+type LcoreCounters struct {
+	Rx, Tx               uint64
+	BusyPolls, IdlePolls uint64
+	HandedOff            uint64 // to other lcores' workers over rings
+	Local                uint64 // own worker share, processed inline
+	FromRings            uint64 // received as a worker
+	WorkerBursts         uint64 // non-empty ring dequeues
+	BackpressureSkips    uint64 // NIC polls skipped for lack of ring room
+	ExceptionRingFull    uint64 // slow-path packets freed: the control thread's ring was full
+	ControlTx            uint64 // frames the control thread made, sent by this lcore
+	ControlTxFull        uint64 // ... dropped: TX queue full
+	Dropped              [NumDropReasons]uint64
+	SlowPath             [NumSlowReasons]uint64
+}
+
+// LinkCounters are one (RX lcore, worker) link of the distributor.
+type LinkCounters struct {
+	Worker      int
+	Ring        bool   // false: the RX lcore's own share, processed inline
+	Handed      uint64 // enqueued (or processed inline)
+	DroppedFull uint64
+}

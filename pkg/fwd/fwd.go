@@ -1,0 +1,143 @@
+// Package fwd is the forwarding plane's vocabulary, shared by steer's C data
+// plane (cgo/dataplane) and its control plane: why the fast path drops a
+// packet or hands it to the slow path, what a next hop is, what an
+// exception carries, what an lcore counts, and the limits of the C tables.
+//
+// It is pure Go, so the control plane (route table, slow path, API,
+// metrics, reload) builds and tests without DPDK. cgo/dataplane pins its C
+// definitions to these: the limits at compile time, the reason lists and
+// next-hop kinds in a test.
+package fwd
+
+import (
+	"fmt"
+	"net/netip"
+
+	"github.com/steer-router/steer/pkg/inet"
+)
+
+// Limits of the C data plane's tables.
+const (
+	MaxPorts      = 32   // port ids 0..31
+	MaxQueues     = 64   // RX and TX queues per port
+	MaxRxPerLcore = 32   // (port, queue) pairs one lcore polls
+	MaxWorkers    = 16   // distributor workers
+	MaxLcores     = 128  // forwarding lcores (RCU reader slots)
+	MaxRETA       = 4096 // distributor RETA buckets
+	Burst         = 32   // packets per RX burst, TX buffer and ring burst
+)
+
+// DropReason says why the fast path dropped a packet.
+type DropReason uint8
+
+// Drop reasons, in the C data plane's counter order.
+const (
+	DropUnknownEthertype   DropReason = iota // not IPv4 or ARP
+	DropRunt                                 // shorter than Ethernet + a 20-byte IPv4 header (RFC 1812 5.2.2)
+	DropBadVersion                           // IP version is not 4 (5.2.2)
+	DropBadIHL                               // header length below 20 (5.2.2)
+	DropBadChecksum                          // header checksum (5.2.2)
+	DropBadLength                            // total length vs header and frame (5.2.2)
+	DropMartianSource                        // 0/8, 127/8, multicast or class E source (5.3.7)
+	DropMartianDestination                   // 0/8, 127/8, class E destination (5.3.7)
+	DropL2OtherHost                          // unicast frame for another MAC
+	DropLinkBroadcast                        // link-layer broadcast not for the router (5.3.4)
+	DropMulticast                            // IPv4 multicast destination: no multicast routing
+	DropTxFull                               // the device refused it on TX
+	DropRingFull                             // the distributor's ring to a worker was full
+	NumDropReasons
+)
+
+var dropNames = [NumDropReasons]string{"unknown_ethertype", "runt", "bad_version", "bad_ihl", "bad_checksum",
+	"bad_length", "martian_source", "martian_destination", "l2_other_host", "link_broadcast", "multicast",
+	"tx_full", "ring_full"}
+
+// String is the reason's counter name ("bad_checksum"), also its metrics label.
+func (r DropReason) String() string {
+	if r < NumDropReasons {
+		return dropNames[r]
+	}
+	return fmt.Sprintf("drop(%d)", uint8(r))
+}
+
+// SlowReason says why the fast path handed a packet to the slow path.
+type SlowReason uint8
+
+// Slow-path reasons, in the C data plane's counter order.
+const (
+	SlowARP                 SlowReason = iota // ARP: answered, learnt, resolved by the control thread
+	SlowLocal                                 // for one of the router's addresses, or 255.255.255.255
+	SlowBroadcast                             // a connected subnet's network or broadcast address
+	SlowTTLExceeded                           // TTL would reach 0: ICMP time exceeded
+	SlowNoRoute                               // no route: ICMP net unreachable
+	SlowUnresolved                            // next hop without a MAC yet: ARP resolves it
+	SlowIPOptions                             // header options: forwarded in software
+	SlowFragmentationNeeded                   // above the egress MTU: fragmented, or ICMP when DF
+	NumSlowReasons
+)
+
+var slowNames = [NumSlowReasons]string{"arp", "local", "broadcast", "ttl_exceeded", "no_route", "unresolved",
+	"ip_options", "fragmentation_needed"}
+
+// String is the reason's counter name ("ttl_exceeded").
+func (r SlowReason) String() string {
+	if r < NumSlowReasons {
+		return slowNames[r]
+	}
+	return fmt.Sprintf("slow(%d)", uint8(r))
+}
+
+// NextHopKind says what the fast path does with a packet whose route points
+// at a next hop.
+type NextHopKind uint8
+
+const (
+	Forward    NextHopKind = iota // neighbour MAC known: rewrite and send
+	Unresolved                    // egress port known, neighbour MAC not (yet): slow path resolves
+	Local                         // one of the router's addresses: slow path answers
+	Broadcast                     // network or broadcast address of a connected subnet
+	NumNextHopKinds
+)
+
+var kindNames = [NumNextHopKinds]string{"forward", "unresolved", "local", "broadcast"}
+
+func (k NextHopKind) String() string {
+	if k < NumNextHopKinds {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("kind(%d)", uint8(k))
+}
+
+// NextHop is one entry of the fast path's next-hop table. Comparable:
+// routes with equal next hops share one entry.
+type NextHop struct {
+	Kind NextHopKind
+	Port uint16
+	MAC  inet.MAC // Forward: the neighbour's MAC
+	// Unresolved: the gateway to resolve; invalid for a connected subnet,
+	// where the packet's own destination is resolved.
+	Via netip.Addr
+}
+
+func (h NextHop) String() string {
+	switch h.Kind {
+	case Forward:
+		return fmt.Sprintf("forward port %d to %s", h.Port, h.MAC)
+	case Unresolved:
+		if h.Via.IsValid() {
+			return fmt.Sprintf("unresolved port %d via %s", h.Port, h.Via)
+		}
+		return fmt.Sprintf("unresolved port %d (connected)", h.Port)
+	}
+	return fmt.Sprintf("%s port %d", h.Kind, h.Port)
+}
+
+// Exception is a packet the fast path handed to the control thread, copied
+// out of its mbuf.
+type Exception struct {
+	Reason      SlowReason
+	L2Broadcast bool   // arrived as link-layer broadcast or multicast
+	Port        uint16 // ingress port
+	Frame       []byte // the frame, up to the copy limit
+	Truncated   bool   // the frame was longer than the copy limit
+}
