@@ -28,6 +28,7 @@ $(STAMP): scripts/deps.sh go.mod
 build: $(STAMP)
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BUILD)/steer ./cmd/steer
 	$(GO) build -o $(BUILD)/steer-trafgen ./cmd/steer-trafgen
+	CGO_ENABLED=0 $(GO) build -o $(BUILD)/steer-bench ./cmd/steer-bench
 
 # Every test: unit tests of each package (C helpers through cgo wrappers,
 # config rules, FIB model, EAL-using packages) and the end-to-end suite that

@@ -9,8 +9,9 @@
 #    with a loud note;
 # 3. builds DPDK's l3fwd in a temporary folder with a two-line patch (RX
 #    offloads masked by what the device reports: the pcap PMD has none);
-# 4. runs scripts/bench/run.py: traffic pcaps, every row interleaved and
-#    repeated, one table on stdout and build/bench/results.json.
+# 4. runs build/steer-bench (cmd/steer-bench, built by `make build`): traffic
+#    pcaps, every row interleaved and repeated, one table on stdout and
+#    build/bench/results.json.
 #
 # Environment (all optional):
 #   BENCH_SECONDS=5    measured window per run, after the warm-up
@@ -28,6 +29,8 @@
 #                      waits for that (at most BENCH_WAIT_OTHERS=10 s), and a window
 #                      in which they took more is measured again (BENCH_RETRIES=2 times)
 #   BENCH_HUGE=0       do not touch hugepages: run everything with --no-huge
+#   BENCH_STEER_BIN=A,B  A/B: every steer row once per steer binary, interleaved
+#                      (rows steer-rtc@A, steer-rtc@B, ...); default build/steer
 #
 # Needs root (DPDK, apt-get, hugepages). Only one bench runs at a time (a lock),
 # and it runs one DPDK process at a time. Ctrl-C stops the running program and
@@ -41,7 +44,7 @@ log() { printf 'bench: %s\n' "$*" >&2; }
 die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
 
 [[ $(id -u) -eq 0 ]] || die "DPDK needs root: run as root (sudo make bench)"
-for b in build/steer build/steer-trafgen; do
+for b in build/steer build/steer-bench; do
 	[[ -x $b ]] || die "$b missing: run 'make build' first (make bench does)"
 done
 
@@ -64,7 +67,7 @@ trap 'exit 143' TERM
 # --- 1. packages ---------------------------------------------------------------
 # scripts/deps.sh (run by `make build`) installs DPDK, its headers and the build
 # tools; the bench adds testpmd and the examples' source.
-PKGS=(dpdk-dev dpdk-doc libdpdk-dev pkg-config gcc make python3)
+PKGS=(dpdk-dev dpdk-doc libdpdk-dev pkg-config gcc make)
 missing=()
 installed=$(dpkg-query -W -f='${Package} ${db:Status-Abbrev}\n' "${PKGS[@]}" 2>/dev/null |
 	awk '$2 == "ii" { print $1 }' || true)
@@ -111,4 +114,4 @@ L3FWD=$(bash scripts/bench/build-l3fwd.sh "$TMP") || die "building l3fwd failed"
 
 # --- 4. run ----------------------------------------------------------------------
 export BENCH_HUGE_OK=$HUGE BENCH_L3FWD=$L3FWD BENCH_ROOT=$ROOT
-python3 scripts/bench/run.py
+build/steer-bench

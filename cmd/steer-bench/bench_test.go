@@ -1,0 +1,157 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/steer-router/steer/pkg/config"
+)
+
+func testBench(steers ...steerBin) *bench {
+	if len(steers) == 0 {
+		steers = []steerBin{{Path: "/x/steer", Version: "steer test"}}
+	}
+	return &bench{s: &settings{Root: "/r", Out: "/r/build/bench", L3fwd: "/t/l3fwd", Seconds: 5, Warmup: 2, Repeat: 3,
+		MaxOtherLoad: 0.3, Retries: 2, Huge: true, Steers: steers}}
+}
+
+// Every steer row's config is one steer accepts, with the row's topology.
+func TestSteerConfigs(t *testing.T) {
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "STEER_") {
+			t.Setenv(k, "")
+			os.Unsetenv(k)
+		}
+	}
+	b := testBench()
+	lan, wan := devices("/tmp/t.pcap", "/tmp/e.pcap")
+	for _, r := range selectRows(nil, b.s.Steers) {
+		if r.Prog != "steer" {
+			continue
+		}
+		path := filepath.Join(t.TempDir(), "steer.yaml")
+		if err := b.writeSteerConfig(path, r, lan, wan, "127.0.0.1:1234"); err != nil {
+			t.Fatal(err)
+		}
+		c, err := config.Load(path)
+		if err != nil {
+			y, _ := os.ReadFile(path)
+			t.Fatalf("%s: %v\n%s", r.ID, err, y)
+		}
+		workers, queues := 0, c.Ports[0].RxQueues
+		for _, l := range c.Lcores {
+			if l.Worker {
+				workers++
+			}
+		}
+		want := map[string][2]int{"steer-rtc": {0, 1}, "steer-dist": {1, 1}, "steer-dist-bp": {1, 1}, "steer-2q": {0, 2}}[r.ID]
+		if workers != want[0] || queues != want[1] || c.EAL.FilePrefix != prefix || c.Metrics.Listen != "127.0.0.1:1234" ||
+			(r.ID == "steer-dist-bp") != (c.Distributor.OnFull == "backpressure") || c.Routes[0].Prefix != dstNet {
+			t.Errorf("%s: %d workers, %d queues, config %+v", r.ID, workers, queues, c)
+		}
+	}
+}
+
+// A/B: each steer row once per binary, suffixed, the others once.
+func TestSelectRowsAB(t *testing.T) {
+	rows := selectRows([]string{"l3fwd-1", "steer-rtc", "steer-2q"}, []steerBin{{ID: "A", Path: "/a"}, {ID: "B", Path: "/b"}})
+	var ids []string
+	for _, r := range rows {
+		ids = append(ids, r.ID)
+	}
+	if got := strings.Join(ids, " "); got != "l3fwd-1 steer-rtc@A steer-rtc@B steer-2q@A steer-2q@B" {
+		t.Errorf("rows %s", got)
+	}
+	if rows[2].steer.Path != "/b" || rows[2].base != "steer-rtc" || rows[2].Label != "steer rtc @B" {
+		t.Errorf("row %+v", rows[2])
+	}
+}
+
+func TestArgv(t *testing.T) {
+	b := testBench()
+	lan, wan := devices("T", "E")
+	if lan != "net_pcap0,rx_pcap=T,rx_pcap=T,rx_pcap=T,infinite_rx=1" || wan != "net_pcap1,rx_pcap=E,rx_pcap=E,rx_pcap=E" {
+		t.Errorf("devices %s %s", lan, wan)
+	}
+	rows := selectRows(nil, b.s.Steers)
+	got := strings.Join(b.argv(rows[0], lan, wan), " ")
+	if want := "dpdk-testpmd -l 0-1 --file-prefix steer-bench --huge-unlink -m 512 --no-pci --vdev " + lan + " --vdev " + wan +
+		" -- -i --auto-start --forward-mode=io --nb-cores=1 --rxq=1 --txq=1 --rxd=1024 --txd=1024 --no-flush-rx"; got != want {
+		t.Errorf("testpmd-1:\n got %s\nwant %s", got, want)
+	}
+	b.s.Huge = false
+	got = strings.Join(b.argv(rows[6], lan, wan), " ")
+	if want := "/t/l3fwd -l 0-1 --file-prefix steer-bench --no-huge -m 512 --no-pci --vdev " + lan + " --vdev " + wan +
+		" -- -p 0x3 -P --lookup=lpm --parse-ptype --config=(0,0,0),(1,0,0),(0,1,1),(1,1,1)"; got != want {
+		t.Errorf("l3fwd-2:\n got %s\nwant %s", got, want)
+	}
+}
+
+func TestSummaryAndTable(t *testing.T) {
+	b := testBench()
+	rows := selectRows([]string{"testpmd-1", "l3fwd-1", "steer-rtc", "steer-dist"}, b.s.Steers)
+	tr := []traffic{{ID: "udp64-16"}}
+	drop := 0.0
+	ok := func(row string, mpps, others float64) sample {
+		up := 0.25
+		return sample{Traffic: "udp64-16", Row: row, OK: true, StartupS: &up, LoadavgBefore: []string{"1", "2", "3"},
+			LoadavgAfter: []string{"4", "5", "6"}, window: &window{Mpps: mpps, Gbps: mpps / 2, DropPct: &drop, CPUOthers: others}}
+	}
+	msg := "exited with 1 before forwarding: no hugepages"
+	samples := []sample{ok("testpmd-1", 60, 0), ok("l3fwd-1", 50, 0), ok("steer-rtc", 45, 0.5), ok("steer-rtc", 47, 0), ok("steer-rtc", 46, 0),
+		{Traffic: "udp64-16", Row: "steer-dist", Error: &msg, LoadavgAfter: []string{"4", "5", "6"}}}
+	mhz := 2600.0
+	sum := summarise(samples, tr, rows, &mhz)
+	rtc := sum[2]
+	if rtc.MppsMedian != 46 || rtc.MppsMin != 45 || *rtc.VsL3fwd != 46.0/50 || *rtc.VsTestpmd != 46.0/60 || *rtc.CyclesPerPacket != 2600.0/46 {
+		t.Errorf("steer-rtc %+v %+v", rtc, *rtc.cellStats)
+	}
+	if sum[3].cellStats != nil || sum[3].Error != msg {
+		t.Errorf("steer-dist %+v", sum[3])
+	}
+	text := b.table(&report{machine: machine{CPUModel: "cpu", Nproc: 2, CPUMHz: &mhz, Kernel: "k", Hugepages: true},
+		traffic: tr, rows: rows, summary: sum, samples: samples})
+	for _, want := range []string{
+		"udp64-16  testpmd io                            1  60.00  (60.00-60.00)",
+		"          steer rtc                             1  46.00  (45.00-47.00) !   23.00       57    0.0       0.77     0.92",
+		"          steer distributor 1 RX + 1 worker     2    n/a  [1]",
+		"[1] udp64-16 / steer-dist: n/a: exited with 1 before forwarding: no hugepages",
+		"! = other processes took more than 0.30 CPU",
+		"start-up, exec -> first packet at the sink (median over all traffic): testpmd-1 0.25 s, l3fwd-1 0.25 s, steer-rtc 0.25 s",
+		"load average before the first run 1 2 3, after the last 4 5 6",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("table lacks %q:\n%s", want, text)
+		}
+	}
+}
+
+func TestGoBenchLines(t *testing.T) {
+	out := "BenchmarkLoad1M/routes=1000000-2         \t       1\t 389552631 ns/op\t   2567073 routes/s\t         0.3539 s/free\n" +
+		"    load1m_test.go:164: 1M routes (random /16-/28, 66% /24) through Router.AddRoutes into a forwarding router: load 892.3ms (1.12 M routes/s), replace all 1.7s\n"
+	m := benchLine.FindAllStringSubmatch(out, -1)
+	if len(m) != 1 || m[0][1] != "Load1M" || m[0][2] != "1000000" || m[0][3] != "389552631" || m[0][4] != "2567073" {
+		t.Errorf("bench line: %q", m)
+	}
+	if a := addRoutesLine.FindStringSubmatch(out); a == nil || a[1] != "892.3" || a[2] != "ms" || a[3] != "1.12" {
+		t.Errorf("AddRoutes line: %q", a)
+	}
+}
+
+func TestErrorLine(t *testing.T) {
+	dir := t.TempDir()
+	r := &dpdkRun{dir: dir}
+	for _, tc := range []struct{ log, want string }{
+		{"", "(no output)"},
+		{"EAL: probing\nall good\n", "all good"},
+		{"EAL: Cannot allocate memory\nbye\n", "EAL: Cannot allocate memory"},
+		{`{"level":"info","msg":"up"}` + "\n" + `{"level":"error","msg":"start","error":"no hugepages"}` + "\n" + "exit\n", "start: no hugepages"},
+	} {
+		os.WriteFile(filepath.Join(dir, "output.log"), []byte(tc.log), 0o644)
+		if got := r.errorLine(); got != tc.want {
+			t.Errorf("%q: got %q, want %q", tc.log, got, tc.want)
+		}
+	}
+}
