@@ -28,9 +28,12 @@ type churn struct {
 	MppsBefore       *float64 `json:"mpps_before,omitempty"` // the window before the churn
 	MppsDuring       *float64 `json:"mpps_during,omitempty"`
 	WindowS          *float64 `json:"window_s,omitempty"` // of the churn
-	AddMs            *latency `json:"add_ms,omitempty"`
-	DeleteMs         *latency `json:"delete_ms,omitempty"`
-	ExitCode         *int     `json:"exit_code"`
+	// CPUOthers is what processes other than steer and the bench (the
+	// client) took during the churn window.
+	CPUOthers *float64 `json:"cpu_others,omitempty"`
+	AddMs     *latency `json:"add_ms,omitempty"`
+	DeleteMs  *latency `json:"delete_ms,omitempty"`
+	ExitCode  *int     `json:"exit_code"`
 }
 
 // latency summarises request times in milliseconds.
@@ -121,6 +124,9 @@ func (b *bench) churnWindows(run *dpdkRun, trafficFile string, api *testbed.API,
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	defer api.CloseIdle()
 	var addMs, delMs []float64
+	pid, me := run.proc.Pid(), os.Getpid()
+	busy0, _ := cpuTicks()
+	ours0 := procTicks(pid) + procTicks(me)
 	c, err := windowPoint(tel)
 	if err != nil {
 		return err
@@ -157,7 +163,11 @@ func (b *bench) churnWindows(run *dpdkRun, trafficFile string, api *testbed.API,
 	if err != nil {
 		return err
 	}
+	busy1, _ := cpuTicks()
+	ours1 := procTicks(pid) + procTicks(me)
 	dt := d.at.Sub(c.at).Seconds()
+	others := max(0, (float64(busy1-busy0)-float64(ours1-ours0))/b.hz/dt)
+	res.CPUOthers = &others
 	during := float64(d.sink.OPackets-c.sink.OPackets) / dt / 1e6
 	res.MppsDuring, res.WindowS = &during, &dt
 	res.AddMs, res.DeleteMs = summarize(addMs), summarize(delMs)

@@ -197,7 +197,7 @@ func (b *bench) table(r *report) string {
 		lines = append(lines, ab)
 	}
 	lines = append(lines, b.loadLines(r)...)
-	lines = append(lines, churnLines(r.churn)...)
+	lines = append(lines, churnLines(r.churn, b.s.MaxOtherLoad)...)
 	lines = append(lines, floodLines(r.flood)...)
 	if len(r.goRes) > 0 {
 		var parts []string
@@ -370,7 +370,7 @@ func (b *bench) loadLines(r *report) []string {
 }
 
 // churnLines: the route API under traffic, one measurement per binary.
-func churnLines(list []*churn) []string {
+func churnLines(list []*churn, maxOtherLoad float64) []string {
 	var out []string
 	for _, c := range list {
 		who := "steer-rtc"
@@ -395,6 +395,9 @@ func churnLines(list []*churn) []string {
 				a.N, d.N, *c.WindowS, a.Median, a.P99, a.Max, d.Median, d.P99, d.Max),
 			fmt.Sprintf("      forwarding %.2f Mpps during the churn, %.2f Mpps in the window before (%+.1f%%)",
 				*c.MppsDuring, *c.MppsBefore, 100*(*c.MppsDuring / *c.MppsBefore - 1)))
+		if c.CPUOthers != nil && *c.CPUOthers > maxOtherLoad {
+			out = append(out, fmt.Sprintf("      ! other processes took %.2f CPU during the churn: its figures are depressed", *c.CPUOthers))
+		}
 	}
 	return out
 }
