@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/steer-router/steer/pkg/router"
+	"github.com/steer-router/steer/pkg/report"
 )
 
 func neighborsCmd() *cobra.Command {
@@ -28,7 +28,7 @@ func neighborsCmd() *cobra.Command {
 				return fmt.Errorf("port: required: --port NAME, the port the neighbour is reached through")
 			}
 			in := map[string]string{"ip": args[0], "mac": args[1], "port": port}
-			var out router.Neighbor
+			var out report.Neighbor
 			if err := c.do("POST", "/api/v1/neighbors", in, &out); err != nil {
 				return err
 			}
@@ -42,7 +42,7 @@ func neighborsCmd() *cobra.Command {
 		Short: "list the neighbour table (static and learnt entries)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var out struct{ Neighbors []router.Neighbor }
+			var out struct{ Neighbors []report.Neighbor }
 			if err := c.do("GET", "/api/v1/neighbors", nil, &out); err != nil {
 				return err
 			}

@@ -14,7 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/steer-router/steer/pkg/router"
+	"github.com/steer-router/steer/pkg/rib"
 )
 
 // apiClient talks to a running steer's HTTP API.
@@ -81,23 +81,34 @@ func routesCmd() *cobra.Command {
 		Short: "list, add and delete static routes of a running steer",
 	}
 	apiFlags(cmd, c)
-	cmd.AddCommand(&cobra.Command{
+	var all bool
+	list := &cobra.Command{
 		Use:   "list",
-		Short: "list the static routes",
+		Short: "list the static routes (--all: every FIB entry, the router's own included)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var out struct{ Routes []router.Route }
-			if err := c.do("GET", "/api/v1/routes", nil, &out); err != nil {
+			var out struct{ Routes []rib.Route }
+			path := "/api/v1/routes"
+			if all {
+				path += "?all=1"
+			}
+			if err := c.do("GET", path, nil, &out); err != nil {
 				return err
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "PREFIX\tVIA")
+			fmt.Fprintln(tw, "PREFIX\tSOURCE\tVIA\tNEXT HOP")
 			for _, r := range out.Routes {
-				fmt.Fprintf(tw, "%s\t%s\n", r.Prefix, r.Via)
+				via := "-"
+				if r.Via.IsValid() {
+					via = r.Via.String()
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Prefix, r.Source, via, r.NextHop)
 			}
 			return tw.Flush()
 		},
-	}, &cobra.Command{
+	}
+	list.Flags().BoolVar(&all, "all", false, "every FIB entry: connected subnets, the router's addresses, resolved neighbours")
+	cmd.AddCommand(list, &cobra.Command{
 		Use:   "add PREFIX via GATEWAY",
 		Short: "add or replace a static route, e.g. `steer routes add 198.51.100.0/24 via 203.0.113.2`",
 		Args: func(_ *cobra.Command, args []string) error {

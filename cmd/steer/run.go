@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 
+	"github.com/steer-router/steer/cgo/dpdk/eal"
 	"github.com/steer-router/steer/pkg/api"
 	"github.com/steer-router/steer/pkg/config"
 	"github.com/steer-router/steer/pkg/logging"
@@ -50,6 +51,17 @@ func runCmd() *cobra.Command {
 			signal.Notify(hup, syscall.SIGHUP)
 			rl := reload.New(path, cfg, log)
 
+			if err := router.InitEAL(cfg, log); err != nil {
+				log.Error("start-up failed", zap.Error(err))
+				return exitError{1}
+			}
+			// EAL's hugepage files and runtime directory go once the
+			// router has stopped, however it ends.
+			defer func() {
+				if err := eal.Cleanup(); err != nil {
+					log.Error("rte_eal_cleanup", zap.Error(err))
+				}
+			}()
 			r, err := router.Start(cfg, log)
 			if err != nil {
 				log.Error("start-up failed", zap.Error(err))

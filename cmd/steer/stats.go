@@ -14,7 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/steer-router/steer/pkg/router"
+	"github.com/steer-router/steer/pkg/report"
 )
 
 func statsCmd() *cobra.Command {
@@ -59,11 +59,11 @@ table after another); --count N stops after N tables.`,
 // sample is one read of /api/v1/stats and when it arrived.
 type sample struct {
 	at  time.Time
-	rep *router.Report
+	rep *report.Report
 }
 
 func (c *apiClient) sample() (sample, error) {
-	var rep router.Report
+	var rep report.Report
 	if err := c.do("GET", "/api/v1/stats", nil, &rep); err != nil {
 		return sample{}, err
 	}
@@ -153,7 +153,7 @@ func sumMap(m map[string]uint64) uint64 {
 
 // computeRates turns two reports dt apart into rates per second. Ports are
 // matched by name and lcores by id; one missing from prev counts from zero.
-func computeRates(prev, cur *router.Report, dt time.Duration) rates {
+func computeRates(prev, cur *report.Report, dt time.Duration) rates {
 	sec := dt.Seconds()
 	if sec <= 0 {
 		sec = math.Inf(1) // no time passed: no rate (callers pass dt > 0)
@@ -161,7 +161,7 @@ func computeRates(prev, cur *router.Report, dt time.Duration) rates {
 	per := func(prev, cur uint64) float64 { return delta(prev, cur) / sec }
 	rt := rates{Interval: dt, PortTotal: portRate{Name: "total"}, LcoreTotal: lcoreRate{Lcore: -1, Worker: -1}}
 
-	oldPorts := map[string]router.PortReport{}
+	oldPorts := map[string]report.Port{}
 	for _, p := range prev.Ports {
 		oldPorts[p.Name] = p
 	}
@@ -186,7 +186,7 @@ func computeRates(prev, cur *router.Report, dt time.Duration) rates {
 		t.ErrorsPS += r.ErrorsPS
 	}
 
-	oldLcores := map[int]router.LcoreReport{}
+	oldLcores := map[int]report.Lcore{}
 	for _, l := range prev.Lcores {
 		oldLcores[l.Lcore] = l
 	}
@@ -194,7 +194,7 @@ func computeRates(prev, cur *router.Report, dt time.Duration) rates {
 	for _, l := range cur.Lcores {
 		o, ok := oldLcores[l.Lcore]
 		if !ok {
-			o = router.LcoreReport{}
+			o = report.Lcore{}
 		}
 		b, i := delta(o.BusyPolls, l.BusyPolls), delta(o.IdlePolls, l.IdlePolls)
 		r := lcoreRate{

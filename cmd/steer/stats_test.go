@@ -11,16 +11,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/steer-router/steer/pkg/router"
+	"github.com/steer-router/steer/pkg/report"
 )
 
-func report(lanRx, lanBytes, wanTx, missed, errs, busy, idle, drops, slow, ring uint64) *router.Report {
-	return &router.Report{
-		Ports: []router.PortReport{
+func sampleReport(lanRx, lanBytes, wanTx, missed, errs, busy, idle, drops, slow, ring uint64) *report.Report {
+	return &report.Report{
+		Ports: []report.Port{
 			{Name: "lan", RxPackets: lanRx, RxBytes: lanBytes, RxMissed: missed, RxErrors: errs},
 			{Name: "wan", TxPackets: wanTx, TxBytes: wanTx * 100, TxErrors: errs},
 		},
-		Lcores: []router.LcoreReport{
+		Lcores: []report.Lcore{
 			{Lcore: 1, Worker: -1, RxPackets: lanRx, TxPackets: wanTx, BusyPolls: busy, IdlePolls: idle,
 				Dropped: map[string]uint64{"runt": drops, "tx_full": drops}, SlowPath: map[string]uint64{"arp": slow}},
 			{Lcore: 2, Worker: 0, FromRings: ring, BusyPolls: busy, IdlePolls: 3 * idle},
@@ -31,8 +31,8 @@ func report(lanRx, lanBytes, wanTx, missed, errs, busy, idle, drops, slow, ring 
 func near(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs(b)) }
 
 func TestComputeRates(t *testing.T) {
-	prev := report(1000, 64000, 900, 5, 1, 100, 300, 10, 2, 50)
-	cur := report(3000, 192000, 2900, 9, 3, 400, 400, 20, 6, 250)
+	prev := sampleReport(1000, 64000, 900, 5, 1, 100, 300, 10, 2, 50)
+	cur := sampleReport(3000, 192000, 2900, 9, 3, 400, 400, 20, 6, 250)
 	rt := computeRates(prev, cur, 2*time.Second)
 	if rt.Interval != 2*time.Second || len(rt.Ports) != 2 || len(rt.Lcores) != 2 || !rt.Workers {
 		t.Fatalf("shape: %+v", rt)
@@ -72,20 +72,20 @@ func TestComputeRates(t *testing.T) {
 
 func TestComputeRatesEdges(t *testing.T) {
 	// No polls in the interval: busy is unknown, not 0 or NaN-in-a-sum.
-	same := report(10, 10, 10, 0, 0, 5, 5, 0, 0, 0)
+	same := sampleReport(10, 10, 10, 0, 0, 5, 5, 0, 0, 0)
 	rt := computeRates(same, same, time.Second)
 	if !math.IsNaN(rt.Lcores[0].Busy) || !math.IsNaN(rt.LcoreTotal.Busy) || rt.PortTotal.RxPPS != 0 {
 		t.Errorf("idle interval: busy %v / %v, rx %v", rt.Lcores[0].Busy, rt.LcoreTotal.Busy, rt.PortTotal.RxPPS)
 	}
 	// Counters that went down (steer restarted between reads) count from 0.
-	rt = computeRates(report(5000, 0, 0, 0, 0, 0, 0, 0, 0, 0), report(300, 0, 0, 0, 0, 0, 0, 0, 0, 0), time.Second)
+	rt = computeRates(sampleReport(5000, 0, 0, 0, 0, 0, 0, 0, 0, 0), sampleReport(300, 0, 0, 0, 0, 0, 0, 0, 0, 0), time.Second)
 	if rt.Ports[0].RxPPS != 300 || rt.Lcores[0].RxPPS != 300 {
 		t.Errorf("after a restart: %v pps, want 300", rt.Ports[0].RxPPS)
 	}
 	// A port or lcore absent from the first read counts from zero.
-	prev := report(100, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+	prev := sampleReport(100, 0, 0, 0, 0, 0, 0, 0, 0, 0)
 	prev.Ports, prev.Lcores = prev.Ports[:1], prev.Lcores[:1]
-	cur := report(200, 0, 50, 0, 0, 0, 0, 0, 0, 7)
+	cur := sampleReport(200, 0, 50, 0, 0, 0, 0, 0, 0, 7)
 	rt = computeRates(prev, cur, time.Second)
 	if rt.Ports[1].TxPPS != 50 || rt.Lcores[1].RingPS != 7 {
 		t.Errorf("new port/lcore: wan tx %v, lcore 2 ring %v", rt.Ports[1].TxPPS, rt.Lcores[1].RingPS)
@@ -129,7 +129,7 @@ func statsServer(t *testing.T) (*httptest.Server, *atomic.Int64) {
 			return
 		}
 		n := uint64(reads.Add(1))
-		json.NewEncoder(w).Encode(report(1000*n, 64000*n, 1000*n, 0, 0, 10*n, 10*n, 0, 0, 0)) //nolint:errcheck
+		json.NewEncoder(w).Encode(sampleReport(1000*n, 64000*n, 1000*n, 0, 0, 10*n, 10*n, 0, 0, 0)) //nolint:errcheck
 	}))
 	t.Cleanup(srv.Close)
 	return srv, &reads

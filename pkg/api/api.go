@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/netip"
 	"reflect"
@@ -26,20 +25,26 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/steer-router/steer/pkg/field"
+	"github.com/steer-router/steer/pkg/inet"
 	"github.com/steer-router/steer/pkg/metrics"
-	"github.com/steer-router/steer/pkg/router"
+	"github.com/steer-router/steer/pkg/neigh"
+	"github.com/steer-router/steer/pkg/report"
+	"github.com/steer-router/steer/pkg/rib"
 )
 
-// Router is what the API reads and changes: *router.Router satisfies it.
+// Router is what the API reads and changes (pkg/router's Router). Changes
+// return field errors (pkg/field) for bad input; any error while the
+// router is not healthy is answered 503.
 type Router interface {
 	metrics.Source
 	RETA() []int
 	SetRETA([]int) error
-	Routes() []router.Route
+	Routes(all bool) []rib.Route
 	AddRoute(prefix netip.Prefix, via netip.Addr) error
 	DeleteRoute(prefix netip.Prefix) error
-	Neighbors() []router.Neighbor
-	AddNeighbor(ip netip.Addr, mac net.HardwareAddr, port string) error
+	Neighbors() []report.Neighbor
+	AddNeighbor(ip netip.Addr, mac inet.MAC, port string) error
 	DeleteNeighbor(ip netip.Addr) error
 }
 
@@ -73,7 +78,8 @@ type server struct {
 //	GET /api/v1/stats   the live report as JSON
 //	GET /api/v1/reta    {"reta": [...], "workers": n}; 404 without a distributor
 //	PUT /api/v1/reta    {"reta": [...]}: replace the RETA (token when configured)
-//	GET /api/v1/routes  {"routes": [{"prefix": "198.51.100.0/24", "via": "203.0.113.2"}]}
+//	GET /api/v1/routes  {"routes": [{"prefix": "198.51.100.0/24", "source": "static", "via": "203.0.113.2", "next_hop": {...}}]}
+//	                    ?all=1: every FIB entry (own addresses, connected subnets, neighbours) too
 //	POST /api/v1/routes {"prefix": ..., "via": ...}: add or replace a static route (token)
 //	DELETE /api/v1/routes/{addr}/{bits}: delete one (token); 404 when there is none
 //	GET /api/v1/neighbors  {"neighbors": [{"ip", "mac", "port", "state", "static"}]}
@@ -144,7 +150,7 @@ func (s *server) healthz(w http.ResponseWriter, _ *http.Request) {
 }
 
 // snapshot writes 503 and returns nil while the router is stopping.
-func (s *server) snapshot(w http.ResponseWriter) *router.Report {
+func (s *server) snapshot(w http.ResponseWriter) *report.Report {
 	rep := s.r.Snapshot()
 	if rep == nil {
 		_, reason := s.r.Health()
@@ -234,7 +240,7 @@ func (s *server) putRETA(w http.ResponseWriter, req *http.Request) {
 }
 
 type routesBody struct {
-	Routes []router.Route `json:"routes"`
+	Routes []rib.Route `json:"routes"`
 }
 
 // routeBody is a route as clients send it: strings, parsed here so errors
@@ -244,8 +250,13 @@ type routeBody struct {
 	Via    string `json:"via"`
 }
 
-func (s *server) getRoutes(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, routesBody{Routes: s.r.Routes()})
+func (s *server) getRoutes(w http.ResponseWriter, req *http.Request) {
+	all := req.URL.Query().Get("all")
+	rs := s.r.Routes(all == "1" || all == "true")
+	if rs == nil {
+		rs = []rib.Route{}
+	}
+	writeJSON(w, http.StatusOK, routesBody{Routes: rs})
 }
 
 func (s *server) postRoute(w http.ResponseWriter, req *http.Request) {
@@ -253,58 +264,59 @@ func (s *server) postRoute(w http.ResponseWriter, req *http.Request) {
 	if !decodeBody(w, req, &in) {
 		return
 	}
-	prefix, err := netip.ParsePrefix(in.Prefix)
-	if err != nil || !prefix.Addr().Is4() {
-		writeError(w, http.StatusBadRequest, "prefix", "%q is not an IPv4 prefix like 198.51.100.0/24", in.Prefix)
+	prefix, err := inet.ParseRoutePrefix(in.Prefix)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "prefix", "%q: %v", in.Prefix, err)
 		return
 	}
-	via, err := netip.ParseAddr(in.Via)
-	if err != nil || !via.Is4() {
-		writeError(w, http.StatusBadRequest, "via", "%q is not an IPv4 address like 203.0.113.2", in.Via)
+	via, err := inet.ParseAddr(in.Via)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "via", "%q: %v", in.Via, err)
 		return
 	}
 	if err := s.r.AddRoute(prefix, via); err != nil {
-		routeError(w, err)
+		s.changeError(w, err, nil)
 		return
 	}
 	s.logf("route %s via %s added by %s", prefix, via, req.RemoteAddr)
-	writeJSON(w, http.StatusCreated, router.Route{Prefix: prefix, Via: via})
+	writeJSON(w, http.StatusCreated, routeBody{Prefix: prefix.String(), Via: via.String()})
 }
 
 func (s *server) deleteRoute(w http.ResponseWriter, req *http.Request) {
 	raw := req.PathValue("addr") + "/" + req.PathValue("bits")
-	prefix, err := netip.ParsePrefix(raw)
-	if err != nil || !prefix.Addr().Is4() {
-		writeError(w, http.StatusBadRequest, "prefix", "%q is not an IPv4 prefix like 198.51.100.0/24", raw)
+	prefix, err := inet.ParsePrefix(raw)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "prefix", "%q: %v", raw, err)
 		return
 	}
 	if err := s.r.DeleteRoute(prefix); err != nil {
-		routeError(w, err)
+		s.changeError(w, err, rib.ErrNoRoute)
 		return
 	}
 	s.logf("route %s deleted by %s", prefix, req.RemoteAddr)
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// routeError maps the router's errors ("prefix: ...", "via: ...") to a
-// status and the field they name.
-func routeError(w http.ResponseWriter, err error) {
+// changeError answers a change the router refused: 503 while it is not
+// running, 404 when notFound is the cause, else 400 naming the field.
+func (s *server) changeError(w http.ResponseWriter, err error, notFound error) {
+	fe, isField := field.Of(err)
 	switch {
-	case errors.Is(err, router.ErrNoRoute):
-		writeError(w, http.StatusNotFound, "prefix", "%v", err)
-	case errors.Is(err, router.ErrStopping):
-		writeError(w, http.StatusServiceUnavailable, "", "%v", err)
-	default:
-		field, _, _ := strings.Cut(err.Error(), ":")
-		if field != "prefix" && field != "via" {
-			field = ""
+	case notFound != nil && errors.Is(err, notFound):
+		writeError(w, http.StatusNotFound, fe.Field, "%v", err)
+	case !isField:
+		if ok, reason := s.r.Health(); !ok {
+			writeError(w, http.StatusServiceUnavailable, "", "%v (%s)", err, reason)
+			return
 		}
-		writeError(w, http.StatusBadRequest, field, "%v", err)
+		writeError(w, http.StatusBadRequest, "", "%v", err)
+	default:
+		writeError(w, http.StatusBadRequest, fe.Field, "%v", err)
 	}
 }
 
 type neighborsBody struct {
-	Neighbors []router.Neighbor `json:"neighbors"`
+	Neighbors []report.Neighbor `json:"neighbors"`
 }
 
 // neighborBody is a static neighbour as clients send it.
@@ -317,7 +329,7 @@ type neighborBody struct {
 func (s *server) getNeighbors(w http.ResponseWriter, _ *http.Request) {
 	ns := s.r.Neighbors()
 	if ns == nil {
-		ns = []router.Neighbor{}
+		ns = []report.Neighbor{}
 	}
 	writeJSON(w, http.StatusOK, neighborsBody{Neighbors: ns})
 }
@@ -327,21 +339,14 @@ func (s *server) postNeighbor(w http.ResponseWriter, req *http.Request) {
 	if !decodeBody(w, req, &in) {
 		return
 	}
-	ip, err := netip.ParseAddr(in.IP)
-	if err != nil || !ip.Is4() {
-		writeError(w, http.StatusBadRequest, "ip", "%q is not an IPv4 address like 203.0.113.2", in.IP)
+	ip, err := inet.ParseAddr(in.IP)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "ip", "%q: %v", in.IP, err)
 		return
 	}
-	mac, err := net.ParseMAC(in.MAC)
-	switch {
-	case err != nil || len(mac) != 6:
-		writeError(w, http.StatusBadRequest, "mac", "%q is not an Ethernet MAC like 02:00:00:00:00:02", in.MAC)
-		return
-	case mac[0]&1 != 0:
-		writeError(w, http.StatusBadRequest, "mac", "%s is a multicast or broadcast MAC; a neighbour has a unicast MAC", mac)
-		return
-	case bytes.Equal(mac, make([]byte, 6)):
-		writeError(w, http.StatusBadRequest, "mac", "the zero MAC is not a neighbour's address")
+	mac, err := inet.ParseMAC(in.MAC)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "mac", "%q: %v", in.MAC, err)
 		return
 	}
 	if in.Port == "" {
@@ -349,43 +354,26 @@ func (s *server) postNeighbor(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	if err := s.r.AddNeighbor(ip, mac, in.Port); err != nil {
-		neighborError(w, err)
+		s.changeError(w, err, nil)
 		return
 	}
 	s.logf("static neighbour %s at %s on %s added by %s", ip, mac, in.Port, req.RemoteAddr)
-	writeJSON(w, http.StatusCreated, router.Neighbor{IP: ip, MAC: mac.String(), Port: in.Port, State: "static", Static: true})
+	writeJSON(w, http.StatusCreated, report.Neighbor{IP: ip, MAC: mac.String(), Port: in.Port, State: "static", Static: true})
 }
 
 func (s *server) deleteNeighbor(w http.ResponseWriter, req *http.Request) {
 	raw := req.PathValue("ip")
-	ip, err := netip.ParseAddr(raw)
-	if err != nil || !ip.Is4() {
-		writeError(w, http.StatusBadRequest, "ip", "%q is not an IPv4 address like 203.0.113.2", raw)
+	ip, err := inet.ParseAddr(raw)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "ip", "%q: %v", raw, err)
 		return
 	}
 	if err := s.r.DeleteNeighbor(ip); err != nil {
-		neighborError(w, err)
+		s.changeError(w, err, neigh.ErrNoStatic)
 		return
 	}
 	s.logf("static neighbour %s deleted by %s", ip, req.RemoteAddr)
 	w.WriteHeader(http.StatusNoContent)
-}
-
-// neighborError maps the router's neighbour errors ("ip: ...", "mac: ...",
-// "port: ...") to a status and the field they name.
-func neighborError(w http.ResponseWriter, err error) {
-	switch {
-	case errors.Is(err, router.ErrNoNeighbor):
-		writeError(w, http.StatusNotFound, "ip", "%v", err)
-	case errors.Is(err, router.ErrStopping):
-		writeError(w, http.StatusServiceUnavailable, "", "%v", err)
-	default:
-		field, _, _ := strings.Cut(err.Error(), ":")
-		if field != "ip" && field != "mac" && field != "port" {
-			field = ""
-		}
-		writeError(w, http.StatusBadRequest, field, "%v", err)
-	}
 }
 
 // decodeBody reads one JSON object of at most MaxBody bytes with no

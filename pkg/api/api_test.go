@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -15,8 +14,13 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/steer-router/steer/pkg/field"
+	"github.com/steer-router/steer/pkg/fwd"
+	"github.com/steer-router/steer/pkg/inet"
 	"github.com/steer-router/steer/pkg/metrics"
-	"github.com/steer-router/steer/pkg/router"
+	"github.com/steer-router/steer/pkg/neigh"
+	"github.com/steer-router/steer/pkg/report"
+	"github.com/steer-router/steer/pkg/rib"
 )
 
 // fakeRouter is a distributor with reta buckets over workers workers (no
@@ -24,7 +28,7 @@ import (
 type fakeRouter struct {
 	mu      sync.Mutex
 	routes  map[netip.Prefix]netip.Addr
-	neigh   map[netip.Addr]router.Neighbor
+	neigh   map[netip.Addr]report.Neighbor
 	nsets   int // AddNeighbor and DeleteNeighbor calls
 	reta    []int
 	workers int
@@ -35,27 +39,32 @@ type fakeRouter struct {
 	sets    int
 }
 
-func (f *fakeRouter) Snapshot() *router.Report {
+func (f *fakeRouter) Snapshot() *report.Report {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.stopped {
 		return nil
 	}
-	rep := &router.Report{
-		Ports: []router.PortReport{{Name: "lan", Driver: "net_pcap", MAC: "02:00:00:00:00:01", Steering: "distributor", RxPackets: 42}},
-		Lcores: []router.LcoreReport{{Lcore: 1, Worker: -1, RxPackets: 42,
+	rep := &report.Report{
+		Ports: []report.Port{{Name: "lan", Driver: "net_pcap", MAC: "02:00:00:00:00:01", Steering: "distributor", RxPackets: 42}},
+		Lcores: []report.Lcore{{Lcore: 1, Worker: -1, RxPackets: 42,
 			Dropped: map[string]uint64{"runt": 0}, SlowPath: map[string]uint64{"arp": 0}}},
 		RETA: append([]int(nil), f.reta...),
 	}
 	for w := 0; w < f.workers; w++ {
-		rep.Lcores = append(rep.Lcores, router.LcoreReport{Lcore: 2 + w, Worker: w,
+		rep.Lcores = append(rep.Lcores, report.Lcore{Lcore: 2 + w, Worker: w,
 			Dropped: map[string]uint64{"runt": 0}, SlowPath: map[string]uint64{"arp": 0}})
 	}
 	rep.Totals.RxPackets = 42
 	return rep
 }
 
-func (f *fakeRouter) Health() (bool, string) { return f.healthy, f.reason }
+func (f *fakeRouter) Health() (bool, string) {
+	if f.stopped {
+		return false, "lcores are not running (starting or stopping)"
+	}
+	return f.healthy, f.reason
+}
 
 func (f *fakeRouter) RETA() []int {
 	f.mu.Lock()
@@ -74,26 +83,25 @@ func (f *fakeRouter) SetRETA(r []int) error {
 	return nil
 }
 
-func (f *fakeRouter) Routes() []router.Route {
+func (f *fakeRouter) Routes(all bool) []rib.Route {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var out []router.Route
+	var out []rib.Route
 	for p, v := range f.routes {
-		out = append(out, router.Route{Prefix: p, Via: v})
+		out = append(out, rib.Route{Prefix: p, Source: rib.Static, Via: v, NextHop: fwd.NextHop{Kind: fwd.Unresolved, Port: 1, Via: v}})
+	}
+	if all {
+		out = append(out, rib.Route{Prefix: netip.MustParsePrefix("203.0.113.0/24"), Source: rib.Connected, NextHop: fwd.NextHop{Kind: fwd.Unresolved, Port: 1}})
 	}
 	return out
 }
 
-// AddRoute mimics the router's rules that matter to the API: the error
-// text names the field.
+// AddRoute mimics the router's rules that matter to the API: field errors.
 func (f *fakeRouter) AddRoute(p netip.Prefix, via netip.Addr) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if p.Masked() != p {
-		return fmt.Errorf("prefix: %s is not a canonical IPv4 prefix (host bits set?)", p)
-	}
 	if !netip.MustParsePrefix("203.0.113.0/24").Contains(via) {
-		return fmt.Errorf("via: %s is not on a connected subnet of any port", via)
+		return field.Errorf("via", via.String(), "not on a connected subnet of any port")
 	}
 	if f.routes == nil {
 		f.routes = map[netip.Prefix]netip.Addr{}
@@ -106,16 +114,16 @@ func (f *fakeRouter) DeleteRoute(p netip.Prefix) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if _, ok := f.routes[p]; !ok {
-		return fmt.Errorf("prefix: %s: %w", p, router.ErrNoRoute)
+		return field.Wrap("prefix", p.String(), rib.ErrNoRoute)
 	}
 	delete(f.routes, p)
 	return nil
 }
 
-func (f *fakeRouter) Neighbors() []router.Neighbor {
+func (f *fakeRouter) Neighbors() []report.Neighbor {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var out []router.Neighbor
+	var out []report.Neighbor
 	for _, n := range f.neigh {
 		out = append(out, n)
 	}
@@ -130,24 +138,24 @@ var fakeSubnets = map[string]netip.Prefix{
 
 // AddNeighbor mimics the router's rules: the port must exist and the
 // address be on its subnet; errors name the field.
-func (f *fakeRouter) AddNeighbor(ip netip.Addr, mac net.HardwareAddr, port string) error {
+func (f *fakeRouter) AddNeighbor(ip netip.Addr, mac inet.MAC, port string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.nsets++
 	if f.stopped {
-		return router.ErrStopping
+		return errors.New("router is stopping")
 	}
 	sub, ok := fakeSubnets[port]
 	if !ok {
-		return fmt.Errorf("port: no port named %q", port)
+		return field.Errorf("port", port, "no port named %q", port)
 	}
 	if !sub.Contains(ip) {
-		return fmt.Errorf("ip: %s is not on port %s's subnet %s", ip, port, sub)
+		return field.Errorf("ip", ip.String(), "not on port %s's subnet %s", port, sub)
 	}
 	if f.neigh == nil {
-		f.neigh = map[netip.Addr]router.Neighbor{}
+		f.neigh = map[netip.Addr]report.Neighbor{}
 	}
-	f.neigh[ip] = router.Neighbor{IP: ip, MAC: mac.String(), Port: port, State: "static", Static: true}
+	f.neigh[ip] = report.Neighbor{IP: ip, MAC: mac.String(), Port: port, State: "static", Static: true}
 	return nil
 }
 
@@ -156,7 +164,7 @@ func (f *fakeRouter) DeleteNeighbor(ip netip.Addr) error {
 	defer f.mu.Unlock()
 	f.nsets++
 	if _, ok := f.neigh[ip]; !ok {
-		return fmt.Errorf("ip: %s: %w", ip, router.ErrNoNeighbor)
+		return field.Error{Field: "ip", Value: ip.String(), Msg: "no such static neighbour", Err: neigh.ErrNoStatic}
 	}
 	delete(f.neigh, ip)
 	return nil
@@ -247,7 +255,7 @@ func TestStats(t *testing.T) {
 	if r.code != 200 {
 		t.Fatalf("%d %s", r.code, r.body)
 	}
-	var rep router.Report
+	var rep report.Report
 	if err := json.Unmarshal([]byte(r.body), &rep); err != nil {
 		t.Fatal(err)
 	}
@@ -471,13 +479,17 @@ func TestRoutes(t *testing.T) {
 		t.Fatalf("POST: %d %s", r.code, r.body)
 	}
 	r := do(t, h, "GET", "/api/v1/routes", "")
-	if r.code != http.StatusOK || !strings.Contains(r.body, `"prefix":"198.51.100.0/24"`) || !strings.Contains(r.body, `"via":"203.0.113.2"`) {
+	if r.code != http.StatusOK || !strings.Contains(r.body, `"prefix":"198.51.100.0/24"`) || !strings.Contains(r.body, `"via":"203.0.113.2"`) ||
+		!strings.Contains(r.body, `"source":"static"`) || strings.Contains(r.body, `"connected"`) {
 		t.Errorf("GET routes: %d %s", r.code, r.body)
+	}
+	if r := do(t, h, "GET", "/api/v1/routes?all=1", ""); !strings.Contains(r.body, `"source":"connected"`) {
+		t.Errorf("GET routes?all=1: %d %s", r.code, r.body)
 	}
 	bad := []struct{ body, field string }{
 		{`{"prefix":"198.51.100.0","via":"203.0.113.2"}`, "prefix"},
 		{`{"prefix":"2001:db8::/32","via":"203.0.113.2"}`, "prefix"},
-		{`{"prefix":"198.51.100.1/24","via":"203.0.113.2"}`, "prefix"}, // host bits: the router says so
+		{`{"prefix":"198.51.100.1/24","via":"203.0.113.2"}`, "prefix"}, // host bits
 		{`{"prefix":"198.51.100.0/24","via":"nope"}`, "via"},
 		{`{"prefix":"198.51.100.0/24","via":"192.0.2.1"}`, "via"}, // not on link
 		{`{"prefix":"198.51.100.0/24","via":"203.0.113.2","metric":5}`, "metric"},
@@ -522,7 +534,7 @@ func TestNeighbors(t *testing.T) {
 	if r.code != http.StatusCreated {
 		t.Fatalf("POST: %d %s", r.code, r.body)
 	}
-	var created router.Neighbor
+	var created report.Neighbor
 	if err := json.Unmarshal([]byte(r.body), &created); err != nil || created.IP.String() != "203.0.113.7" ||
 		created.MAC != "02:00:00:00:00:07" || created.Port != "wan" || !created.Static || created.State != "static" {
 		t.Errorf("POST answer %s (%v)", r.body, err)
@@ -575,8 +587,8 @@ func TestNeighborsBadInput(t *testing.T) {
 		{"unknown field", `{"ip":"203.0.113.7","mac":"02:00:00:00:00:07","port":"wan","vlan":3}`, 400, "vlan", `unknown field "vlan"`},
 		{"ip missing", `{"mac":"02:00:00:00:00:07","port":"wan"}`, 400, "ip", "not an IPv4 address"},
 		{"ip garbage", `{"ip":"203.0.113","mac":"02:00:00:00:00:07","port":"wan"}`, 400, "ip", "not an IPv4 address"},
-		{"ip v6", `{"ip":"2001:db8::7","mac":"02:00:00:00:00:07","port":"wan"}`, 400, "ip", "not an IPv4 address"},
-		{"ip a prefix", `{"ip":"203.0.113.7/32","mac":"02:00:00:00:00:07","port":"wan"}`, 400, "ip", "not an IPv4 address"},
+		{"ip v6", `{"ip":"2001:db8::7","mac":"02:00:00:00:00:07","port":"wan"}`, 400, "ip", "IPv4 only"},
+		{"ip a prefix", `{"ip":"203.0.113.7/32","mac":"02:00:00:00:00:07","port":"wan"}`, 400, "ip", "without prefix length"},
 		{"ip a number", `{"ip":7,"mac":"02:00:00:00:00:07","port":"wan"}`, 400, "ip", "wrong type"},
 		{"mac missing", `{"ip":"203.0.113.7","port":"wan"}`, 400, "mac", "not an Ethernet MAC"},
 		{"mac garbage", `{"ip":"203.0.113.7","mac":"02:00:00:00:07","port":"wan"}`, 400, "mac", "not an Ethernet MAC"},

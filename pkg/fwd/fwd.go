@@ -108,15 +108,29 @@ func (k NextHopKind) String() string {
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
 
+// MarshalText writes the kind's name.
+func (k NextHopKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// UnmarshalText reads a kind's name.
+func (k *NextHopKind) UnmarshalText(b []byte) error {
+	for i, n := range kindNames {
+		if n == string(b) {
+			*k = NextHopKind(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown next-hop kind %q", b)
+}
+
 // NextHop is one entry of the fast path's next-hop table. Comparable:
 // routes with equal next hops share one entry.
 type NextHop struct {
-	Kind NextHopKind
-	Port uint16
-	MAC  inet.MAC // Forward: the neighbour's MAC
+	Kind NextHopKind `json:"kind"`
+	Port uint16      `json:"port"`
+	MAC  inet.MAC    `json:"mac,omitzero"` // Forward: the neighbour's MAC
 	// Unresolved: the gateway to resolve; invalid for a connected subnet,
 	// where the packet's own destination is resolved.
-	Via netip.Addr
+	Via netip.Addr `json:"via,omitzero"`
 }
 
 func (h NextHop) String() string {

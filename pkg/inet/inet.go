@@ -92,6 +92,19 @@ func (m MAC) CheckUnicast() error {
 
 func (m MAC) String() string { return net.HardwareAddr(m[:]).String() }
 
+// MarshalText writes m as 02:00:00:00:00:0a.
+func (m MAC) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
+
+// UnmarshalText reads any MAC net.ParseMAC takes (six bytes).
+func (m *MAC) UnmarshalText(b []byte) error {
+	hw, err := net.ParseMAC(string(b))
+	if err != nil || len(hw) != 6 {
+		return fmt.Errorf("not an Ethernet MAC: %q", b)
+	}
+	*m = MAC(hw)
+	return nil
+}
+
 // HW is m as the net package has it.
 func (m MAC) HW() net.HardwareAddr { return net.HardwareAddr(m[:]) }
 

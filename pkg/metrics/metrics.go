@@ -15,14 +15,14 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/steer-router/steer/pkg/router"
+	"github.com/steer-router/steer/pkg/report"
 	"github.com/steer-router/steer/pkg/slowpath"
 )
 
-// Source is what the collector reads: *router.Router satisfies it.
+// Source is what the collector reads: the router satisfies it.
 // Snapshot returns nil once the router is stopping.
 type Source interface {
-	Snapshot() *router.Report
+	Snapshot() *report.Report
 	Health() (bool, string)
 }
 
@@ -96,12 +96,12 @@ func (s *slowDescs) all() []*prometheus.Desc {
 
 type portCounter struct {
 	desc *prometheus.Desc
-	get  func(*router.PortReport) uint64
+	get  func(*report.Port) uint64
 }
 
 type lcoreCounter struct {
 	desc *prometheus.Desc
-	get  func(*router.LcoreReport) uint64
+	get  func(*report.Lcore) uint64
 }
 
 func desc(name, help string, labels ...string) *prometheus.Desc {
@@ -115,40 +115,40 @@ func New(src Source, build BuildInfo) *Collector {
 	}
 	port := []string{"port"}
 	lcore := []string{"lcore"}
-	pc := func(name, help string, get func(*router.PortReport) uint64) portCounter {
+	pc := func(name, help string, get func(*report.Port) uint64) portCounter {
 		return portCounter{desc(name, help, port...), get}
 	}
-	lc := func(name, help string, get func(*router.LcoreReport) uint64) lcoreCounter {
+	lc := func(name, help string, get func(*report.Lcore) uint64) lcoreCounter {
 		return lcoreCounter{desc(name, help, lcore...), get}
 	}
 	link := []string{"from_lcore", "worker", "ring"}
 	return &Collector{
 		src: src, build: build,
 		portCounters: []portCounter{
-			pc("port_rx_packets_total", "Packets received by the port (ethdev ipackets).", func(p *router.PortReport) uint64 { return p.RxPackets }),
-			pc("port_tx_packets_total", "Packets sent by the port (ethdev opackets).", func(p *router.PortReport) uint64 { return p.TxPackets }),
-			pc("port_rx_bytes_total", "Bytes received by the port (ethdev ibytes).", func(p *router.PortReport) uint64 { return p.RxBytes }),
-			pc("port_tx_bytes_total", "Bytes sent by the port (ethdev obytes).", func(p *router.PortReport) uint64 { return p.TxBytes }),
-			pc("port_rx_missed_total", "Packets the device dropped because no RX descriptor was free (ethdev imissed): the lcores did not keep up, or backpressure held them off.", func(p *router.PortReport) uint64 { return p.RxMissed }),
-			pc("port_rx_errors_total", "Erroneous packets received (ethdev ierrors).", func(p *router.PortReport) uint64 { return p.RxErrors }),
-			pc("port_tx_errors_total", "Packets the device failed to send (ethdev oerrors).", func(p *router.PortReport) uint64 { return p.TxErrors }),
-			pc("port_rx_nombuf_total", "RX mbuf allocation failures (ethdev rx_nombuf): the mempool ran dry.", func(p *router.PortReport) uint64 { return p.RxNoMbuf }),
+			pc("port_rx_packets_total", "Packets received by the port (ethdev ipackets).", func(p *report.Port) uint64 { return p.RxPackets }),
+			pc("port_tx_packets_total", "Packets sent by the port (ethdev opackets).", func(p *report.Port) uint64 { return p.TxPackets }),
+			pc("port_rx_bytes_total", "Bytes received by the port (ethdev ibytes).", func(p *report.Port) uint64 { return p.RxBytes }),
+			pc("port_tx_bytes_total", "Bytes sent by the port (ethdev obytes).", func(p *report.Port) uint64 { return p.TxBytes }),
+			pc("port_rx_missed_total", "Packets the device dropped because no RX descriptor was free (ethdev imissed): the lcores did not keep up, or backpressure held them off.", func(p *report.Port) uint64 { return p.RxMissed }),
+			pc("port_rx_errors_total", "Erroneous packets received (ethdev ierrors).", func(p *report.Port) uint64 { return p.RxErrors }),
+			pc("port_tx_errors_total", "Packets the device failed to send (ethdev oerrors).", func(p *report.Port) uint64 { return p.TxErrors }),
+			pc("port_rx_nombuf_total", "RX mbuf allocation failures (ethdev rx_nombuf): the mempool ran dry.", func(p *report.Port) uint64 { return p.RxNoMbuf }),
 		},
 		portLinkUp: desc("port_link_up", "1 when the port's link is up.", port...),
 		portSpeed:  desc("port_link_speed_bps", "Link speed in bits per second (0 when unknown or down).", port...),
 		portInfo:   desc("port_info", "Port identity, always 1: driver, MAC and resolved steering (rss, distributor or rtc).", "port", "driver", "mac", "steering"),
 
 		lcoreCounters: []lcoreCounter{
-			lc("lcore_rx_packets_total", "Packets the lcore took from NIC RX queues.", func(l *router.LcoreReport) uint64 { return l.RxPackets }),
-			lc("lcore_tx_packets_total", "Packets the lcore forwarded (handed to a TX queue and accepted).", func(l *router.LcoreReport) uint64 { return l.TxPackets }),
-			lc("lcore_handed_off_packets_total", "Packets an RX lcore enqueued on distributor rings to workers.", func(l *router.LcoreReport) uint64 { return l.HandedOff }),
-			lc("lcore_local_packets_total", "Packets an RX+worker lcore processed inline as its own share (no ring).", func(l *router.LcoreReport) uint64 { return l.Local }),
-			lc("lcore_ring_packets_total", "Packets a worker dequeued from distributor rings.", func(l *router.LcoreReport) uint64 { return l.FromRings }),
-			lc("lcore_worker_bursts_total", "Bursts a worker dequeued from distributor rings.", func(l *router.LcoreReport) uint64 { return l.WorkerBursts }),
-			lc("lcore_backpressure_skips_total", "Polls of a distributor RX queue skipped because a ring to a worker lacked room for a burst (on_full: backpressure).", func(l *router.LcoreReport) uint64 { return l.BackpressureSkips }),
-			lc("lcore_slowpath_ring_full_total", "Slow-path packets the lcore freed because its ring to the control thread was full (a flood, or slow_path.rate too low).", func(l *router.LcoreReport) uint64 { return l.SlowRingFull }),
-			lc("lcore_control_tx_packets_total", "Frames of the control thread (ARP, ICMP, software-forwarded packets) the lcore sent.", func(l *router.LcoreReport) uint64 { return l.ControlTx }),
-			lc("lcore_control_tx_dropped_total", "Frames of the control thread the lcore dropped because the TX queue was full.", func(l *router.LcoreReport) uint64 { return l.ControlTxFull }),
+			lc("lcore_rx_packets_total", "Packets the lcore took from NIC RX queues.", func(l *report.Lcore) uint64 { return l.RxPackets }),
+			lc("lcore_tx_packets_total", "Packets the lcore forwarded (handed to a TX queue and accepted).", func(l *report.Lcore) uint64 { return l.TxPackets }),
+			lc("lcore_handed_off_packets_total", "Packets an RX lcore enqueued on distributor rings to workers.", func(l *report.Lcore) uint64 { return l.HandedOff }),
+			lc("lcore_local_packets_total", "Packets an RX+worker lcore processed inline as its own share (no ring).", func(l *report.Lcore) uint64 { return l.Local }),
+			lc("lcore_ring_packets_total", "Packets a worker dequeued from distributor rings.", func(l *report.Lcore) uint64 { return l.FromRings }),
+			lc("lcore_worker_bursts_total", "Bursts a worker dequeued from distributor rings.", func(l *report.Lcore) uint64 { return l.WorkerBursts }),
+			lc("lcore_backpressure_skips_total", "Polls of a distributor RX queue skipped because a ring to a worker lacked room for a burst (on_full: backpressure).", func(l *report.Lcore) uint64 { return l.BackpressureSkips }),
+			lc("lcore_slowpath_ring_full_total", "Slow-path packets the lcore freed because its ring to the control thread was full (a flood, or slow_path.rate too low).", func(l *report.Lcore) uint64 { return l.SlowRingFull }),
+			lc("lcore_control_tx_packets_total", "Frames of the control thread (ARP, ICMP, software-forwarded packets) the lcore sent.", func(l *report.Lcore) uint64 { return l.ControlTx }),
+			lc("lcore_control_tx_dropped_total", "Frames of the control thread the lcore dropped because the TX queue was full.", func(l *report.Lcore) uint64 { return l.ControlTxFull }),
 		},
 		lcoreDropped: desc("lcore_dropped_packets_total", "Packets the lcore dropped, by reason (every reason listed, zeros included).", "lcore", "reason"),
 		lcoreSlow:    desc("lcore_slowpath_packets_total", "Packets the lcore handed to the slow path, by reason (every reason listed).", "lcore", "reason"),
@@ -355,7 +355,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 // lcoreRoles names each lcore's role the way the start-up lcore map does,
 // from what the report shows: a worker id, and links from the lcore (an RX
 // lcore of the distributor has one per worker).
-func lcoreRoles(rep *router.Report) map[int]string {
+func lcoreRoles(rep *report.Report) map[int]string {
 	hasLinks := map[int]bool{}
 	for _, r := range rep.Rings {
 		hasLinks[r.FromLcore] = true

@@ -10,19 +10,19 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
 
-	"github.com/steer-router/steer/pkg/router"
+	"github.com/steer-router/steer/pkg/report"
 	"github.com/steer-router/steer/pkg/slowpath"
 )
 
 // fakeSource serves a fixed report; nil means "stopping".
 type fakeSource struct {
-	rep    *router.Report
+	rep    *report.Report
 	ok     bool
 	reason string
 	calls  int
 }
 
-func (f *fakeSource) Snapshot() *router.Report { f.calls++; return f.rep }
+func (f *fakeSource) Snapshot() *report.Report { f.calls++; return f.rep }
 func (f *fakeSource) Health() (bool, string)   { return f.ok, f.reason }
 
 var (
@@ -43,14 +43,14 @@ func reasons(names []string, vals ...uint64) map[string]uint64 {
 
 // distributorReport is a distributor on lan: RX lcore 1, worker lcore 2 and
 // RX+worker lcore 3 (its own share processed inline: the ring="false" link).
-func distributorReport() *router.Report {
-	return &router.Report{
-		Ports: []router.PortReport{
+func distributorReport() *report.Report {
+	return &report.Report{
+		Ports: []report.Port{
 			{Name: "lan", Driver: "net_pcap", MAC: "02:70:63:61:70:00", Steering: "distributor", LinkUp: true, LinkMbps: 10000,
 				RxPackets: 1000, TxPackets: 10, RxBytes: 64000, TxBytes: 640, RxMissed: 7, RxErrors: 1, TxErrors: 2, RxNoMbuf: 3},
 			{Name: "wan", Driver: "net_pcap", MAC: "02:70:63:61:70:01", Steering: "rtc", LinkUp: false},
 		},
-		Lcores: []router.LcoreReport{
+		Lcores: []report.Lcore{
 			{Lcore: 1, Worker: -1, RxPackets: 1000, BusyPolls: 50, IdlePolls: 5000, HandedOff: 990, BackpressureSkips: 4,
 				SlowRingFull: 11, ControlTx: 12, ControlTxFull: 13,
 				Dropped: reasons(drops, 0, 0, 0), SlowPath: reasons(slows)},
@@ -59,14 +59,14 @@ func distributorReport() *router.Report {
 			{Lcore: 3, Worker: 1, TxPackets: 380, FromRings: 390, Local: 10, WorkerBursts: 20,
 				Dropped: reasons(drops), SlowPath: reasons(slows, 0, 4)},
 		},
-		Rings: []router.RingReport{
+		Rings: []report.Ring{
 			{FromLcore: 1, Worker: 0, Ring: true, Enqueued: 600, DroppedFull: 5, Occupancy: 2},
 			{FromLcore: 1, Worker: 1, Ring: true, Enqueued: 390},
 			{FromLcore: 3, Worker: 1, Ring: false, Enqueued: 10},
 		},
 		RETA:     []int{0, 1, 0, 0},
-		FIB:      router.FIBReport{Entries: 9, NextHops: 4, Routes: 1, Neighbors: 2},
-		Mempool:  router.MempoolReport{Size: 8191, InUse: 2100},
+		FIB:      report.FIB{Entries: 9, NextHops: 4, Routes: 1, Neighbors: 2},
+		Mempool:  report.Mempool{Size: 8191, InUse: 2100},
 		SlowPath: slowStats(),
 	}
 }

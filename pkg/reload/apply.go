@@ -2,17 +2,20 @@ package reload
 
 import (
 	"errors"
-	"net"
 	"net/netip"
 
-	"github.com/steer-router/steer/pkg/router"
+	"github.com/steer-router/steer/pkg/inet"
+	"github.com/steer-router/steer/pkg/neigh"
+	"github.com/steer-router/steer/pkg/rib"
 )
 
-// Router is the run-time API a reload changes: *router.Router satisfies it.
+// Router is the run-time API a reload changes (pkg/router's Router).
+// Deleting what is not there fails with rib.ErrNoRoute or
+// neigh.ErrNoStatic in the error chain.
 type Router interface {
 	AddRoute(prefix netip.Prefix, via netip.Addr) error
 	DeleteRoute(prefix netip.Prefix) error
-	AddNeighbor(ip netip.Addr, mac net.HardwareAddr, port string) error
+	AddNeighbor(ip netip.Addr, mac inet.MAC, port string) error
 	DeleteNeighbor(ip netip.Addr) error
 }
 
@@ -79,13 +82,13 @@ func do(r Router, c Change) error {
 	case RouteAdded, RouteChanged:
 		err = r.AddRoute(c.Prefix, c.NewVia)
 	case RouteRemoved:
-		if err = r.DeleteRoute(c.Prefix); errors.Is(err, router.ErrNoRoute) {
+		if err = r.DeleteRoute(c.Prefix); errors.Is(err, rib.ErrNoRoute) {
 			err = nil
 		}
 	case NeighborAdded, NeighborChanged:
-		err = r.AddNeighbor(c.IP, c.New.HW(), c.New.Port)
+		err = r.AddNeighbor(c.IP, c.New.MAC, c.New.Port)
 	case NeighborRemoved:
-		if err = r.DeleteNeighbor(c.IP); errors.Is(err, router.ErrNoNeighbor) {
+		if err = r.DeleteNeighbor(c.IP); errors.Is(err, neigh.ErrNoStatic) {
 			err = nil
 		}
 	}

@@ -9,23 +9,20 @@ package reload
 
 import (
 	"fmt"
-	"net"
 	"net/netip"
 	"reflect"
 	"sort"
 	"strings"
 
 	"github.com/steer-router/steer/pkg/config"
+	"github.com/steer-router/steer/pkg/inet"
 )
 
 // Neighbor is a static neighbour's link-layer side.
 type Neighbor struct {
-	MAC  [6]byte
+	MAC  inet.MAC
 	Port string
 }
-
-// HW is the MAC as the router's API takes it.
-func (n Neighbor) HW() net.HardwareAddr { return net.HardwareAddr(n.MAC[:]) }
 
 // State is what a reload can change without a restart: the static routes
 // (prefix -> gateway) and static neighbours (IP -> MAC and port).
@@ -82,7 +79,7 @@ type Change struct {
 	Old, New       Neighbor
 }
 
-func (n Neighbor) String() string { return fmt.Sprintf("%s on %s", n.HW(), n.Port) }
+func (n Neighbor) String() string { return fmt.Sprintf("%s on %s", n.MAC, n.Port) }
 
 // String says what the change does, e.g. "route 192.0.2.0/24 via
 // 203.0.113.2 added".

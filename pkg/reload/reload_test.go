@@ -2,7 +2,6 @@ package reload
 
 import (
 	"fmt"
-	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -17,7 +16,9 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/steer-router/steer/pkg/config"
-	"github.com/steer-router/steer/pkg/router"
+	"github.com/steer-router/steer/pkg/inet"
+	"github.com/steer-router/steer/pkg/neigh"
+	"github.com/steer-router/steer/pkg/rib"
 )
 
 var (
@@ -166,22 +167,20 @@ func (f *fakeRouter) DeleteRoute(p netip.Prefix) error {
 		return err
 	}
 	if _, ok := f.routes[p]; !ok {
-		return fmt.Errorf("prefix: %s: %w", p, router.ErrNoRoute)
+		return fmt.Errorf("prefix: %s: %w", p, rib.ErrNoRoute)
 	}
 	delete(f.routes, p)
 	return nil
 }
 
-func (f *fakeRouter) AddNeighbor(ip netip.Addr, mac net.HardwareAddr, port string) error {
+func (f *fakeRouter) AddNeighbor(ip netip.Addr, mac inet.MAC, port string) error {
 	if err := f.call("addn " + ip.String()); err != nil {
 		return err
 	}
 	if f.neigh == nil {
 		f.neigh = map[netip.Addr]Neighbor{}
 	}
-	var hw [6]byte
-	copy(hw[:], mac)
-	f.neigh[ip] = Neighbor{hw, port}
+	f.neigh[ip] = Neighbor{mac, port}
 	return nil
 }
 
@@ -190,7 +189,7 @@ func (f *fakeRouter) DeleteNeighbor(ip netip.Addr) error {
 		return err
 	}
 	if _, ok := f.neigh[ip]; !ok {
-		return fmt.Errorf("ip: %s: %w", ip, router.ErrNoNeighbor)
+		return fmt.Errorf("ip: %s: %w", ip, neigh.ErrNoStatic)
 	}
 	delete(f.neigh, ip)
 	return nil

@@ -65,6 +65,20 @@ func (s Source) String() string {
 	return fmt.Sprintf("source(%d)", uint8(s))
 }
 
+// MarshalText writes the source's name.
+func (s Source) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText reads a source's name.
+func (s *Source) UnmarshalText(b []byte) error {
+	for i, n := range sourceNames {
+		if n == string(b) {
+			*s = Source(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown route source %q", b)
+}
+
 // Distance is the source's administrative distance.
 func (s Source) Distance() int { return int(distance[s]) }
 
@@ -93,9 +107,9 @@ type FIB interface {
 // installed, and what the fast path does with it.
 type Route struct {
 	Prefix  netip.Prefix `json:"prefix"`
-	Source  Source       `json:"-"`
+	Source  Source       `json:"source"`
 	Via     netip.Addr   `json:"via,omitzero"` // static: the gateway
-	NextHop fwd.NextHop  `json:"-"`
+	NextHop fwd.NextHop  `json:"next_hop"`
 }
 
 // StaticRoute is a static route: a prefix through a gateway.
@@ -763,3 +777,6 @@ func (t *Table) affected(ip netip.Addr) []key {
 	}
 	return keys
 }
+
+// Addresses are the router's addresses the table was made for.
+func (t *Table) Addresses() inet.Addresses { return t.addrs }

@@ -1,6 +1,7 @@
 package rib
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -453,3 +454,24 @@ func (c *countingFIB) ReleaseNextHop(uint32)                  {}
 func (c *countingFIB) Set(netip.Prefix, uint32) error         { return nil }
 func (c *countingFIB) SetBulk([]netip.Prefix, []uint32) error { return nil }
 func (c *countingFIB) Delete(netip.Prefix) error              { return nil }
+
+func TestRouteJSON(t *testing.T) {
+	r := Route{Prefix: pfx("198.51.100.0/24"), Source: Static, Via: ip("203.0.113.2"),
+		NextHop: fwd.NextHop{Kind: fwd.Forward, Port: 1, MAC: macA}}
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"prefix":"198.51.100.0/24","source":"static","via":"203.0.113.2","next_hop":{"kind":"forward","port":1,"mac":"02:00:00:00:00:0a"}}`
+	if string(b) != want {
+		t.Errorf("JSON %s\nwant %s", b, want)
+	}
+	var back Route
+	if err := json.Unmarshal(b, &back); err != nil || back != r {
+		t.Errorf("round trip: %+v, %v", back, err)
+	}
+	b, _ = json.Marshal(Route{Prefix: pfx("10.0.0.0/24"), Source: Connected, NextHop: fwd.NextHop{Kind: fwd.Unresolved}})
+	if want := `{"prefix":"10.0.0.0/24","source":"connected","next_hop":{"kind":"unresolved","port":0}}`; string(b) != want {
+		t.Errorf("JSON %s\nwant %s", b, want)
+	}
+}

@@ -4,63 +4,31 @@ import (
 	"errors"
 	"net"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"go.uber.org/zap"
 
-	"github.com/steer-router/steer/pkg/config"
-	"github.com/steer-router/steer/pkg/trafgen"
+	"github.com/steer-router/steer/pkg/fwd"
+	"github.com/steer-router/steer/pkg/inet"
+	"github.com/steer-router/steer/pkg/neigh"
+	"github.com/steer-router/steer/pkg/rib"
 )
 
 // Routes change under traffic: an infinite pcap sends half its flows to A
 // (a static route never touched) and half to B (added and deleted again and
 // again), while 10,000 other /24 and /28 routes come and go (the /28s take
-// and give back FIB tbl8 groups, reused only after a grace period). A must never lose a
-// packet, nothing may crash or leak. EAL can start once per process: this
-// is the package's only test that starts a Router.
+// and give back FIB tbl8 groups, reused only after a grace period). A must
+// never lose a packet, nothing may crash or leak.
 func TestRouteChurnUnderTraffic(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root (DPDK)")
-	}
+	needRoot(t)
 	dir := t.TempDir()
-	lanMAC := net.HardwareAddr{0x02, 0x70, 0x63, 0x61, 0x70, 0x00} // first pcap vdev
-	host := net.HardwareAddr{2, 0, 0, 0, 0, 2}
-	var frames [][]byte
-	for i := 0; i < 64; i++ { // A, B, A, B, ...: each pass of the file is half A
-		dst := netip.MustParseAddr("198.51.100.1")
-		if i%2 == 1 {
-			dst = netip.MustParseAddr("192.0.2.1")
-		}
-		p := trafgen.Packet{SrcMAC: host, DstMAC: lanMAC, Src: netip.MustParseAddr("10.0.0.2"), Dst: dst,
-			SrcPort: uint16(1000 + i), DstPort: 5001, TTL: 64}
-		frames = append(frames, p.MustBuild())
-	}
-	if err := trafgen.WritePcap(filepath.Join(dir, "in.pcap"), frames); err != nil {
-		t.Fatal(err)
-	}
-	if err := trafgen.WritePcap(filepath.Join(dir, "empty.pcap"), nil); err != nil {
-		t.Fatal(err)
-	}
-	yaml := `
-eal: {lcores: "0-1", main_lcore: 0, huge: false, memory_mb: 256, file_prefix: steer-churn-test}
-ports:
-  - {name: lan, device: "net_pcap0,rx_pcap=` + dir + `/in.pcap,infinite_rx=1", addresses: ["10.0.0.1/24"]}
-  - {name: wan, device: "net_pcap1,rx_pcap=` + dir + `/empty.pcap", addresses: ["203.0.113.1/24"]}
-lcores:
-  - {lcore: 1, rx: [{port: lan, queue: 0}, {port: wan, queue: 0}]}
-routes:
-  - {prefix: "198.51.100.0/24", via: "203.0.113.2"}
-neighbors:
-  - {ip: "203.0.113.2", mac: "02:00:00:00:00:03", port: wan}
-log: {level: warn}
-`
-	cfg, err := config.Parse([]byte(yaml))
-	if err != nil {
-		t.Fatal(err)
-	}
+	lanMAC := nextPcapMACs(2)[0]
+	writeTraffic(t, dir, lanMAC, 64, "198.51.100.1", "192.0.2.1") // A, B, A, B, ...: each pass of the file is half A
+	cfg := parseConfig(t, lcoreOne+pcapPorts(dir, true)+`
+routes: [{prefix: "198.51.100.0/24", via: "203.0.113.2"}]
+neighbors: [{ip: "203.0.113.2", mac: "02:00:00:00:00:03", port: wan}]
+`)
 	r, err := Start(cfg, zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
@@ -117,7 +85,7 @@ log: {level: warn}
 	if windows == 0 || stalls*2 > windows {
 		t.Errorf("forwarding made no progress in %d of %d windows of %v", stalls, windows, window)
 	}
-	if got := len(r.Routes()); got != 1 {
+	if got := len(r.Routes(false)); got != 1 {
 		t.Errorf("%d static routes left, want 1 (A)", got)
 	}
 	if err := r.AddRoute(netip.MustParsePrefix("10.0.0.1/32"), gw); err == nil {
@@ -131,36 +99,35 @@ log: {level: warn}
 	// (a static entry replaced), each time a new next hop and A's route
 	// repointed. Released next hops come back after an RCU grace period,
 	// so the 4096-entry table never fills, and A keeps forwarding.
-	env := slowEnv{r}
 	a := netip.MustParseAddr("198.51.100.1")
 	txBefore := r.Counters()[0].TxPackets
 	var mac net.HardwareAddr
 	for j := 0; j < 6000; j++ {
 		mac = net.HardwareAddr{2, 0, 0, 0x77, byte(j >> 8), byte(j)}
-		if err := r.AddNeighbor(gw, mac, "wan"); err != nil {
+		if err := r.AddNeighbor(gw, inet.MAC(mac), "wan"); err != nil {
 			t.Fatalf("neighbour change %d: %v", j, err)
 		}
 	}
-	if hop, ok := env.Lookup(a); !ok || hop.Kind != 0 || hop.MAC.String() != mac.String() {
-		t.Errorf("A after the neighbour churn: %+v, want forward to %s", hop, mac)
+	if rt, ok := r.Lookup(a); !ok || rt.NextHop.Kind != fwd.Forward || rt.NextHop.MAC.String() != mac.String() {
+		t.Errorf("A after the neighbour churn: %+v, want forward to %s", rt, mac)
 	}
-	if n := r.dp.NextHops(); n > 16 {
+	if n := r.rib.Stats().NextHops; n > 16 {
 		t.Errorf("%d next hops in use after the neighbour churn, want a handful", n)
 	}
 	Eventually(t, 5*time.Second, func() bool { return r.Counters()[0].TxPackets > txBefore })
 	if err := r.DeleteNeighbor(gw); err != nil {
 		t.Fatal(err)
 	}
-	if hop, ok := env.Lookup(a); !ok || hop.Kind != 1 || hop.Via != gw {
-		t.Errorf("A without its gateway's MAC: %+v, want unresolved via %s", hop, gw)
+	if rt, ok := r.Lookup(a); !ok || rt.NextHop.Kind != fwd.Unresolved || rt.NextHop.Via != gw {
+		t.Errorf("A without its gateway's MAC: %+v, want unresolved via %s", rt, gw)
 	}
-	if err := r.DeleteNeighbor(gw); !errors.Is(err, ErrNoNeighbor) {
-		t.Errorf("deleting it again: %v, want ErrNoNeighbor", err)
+	if err := r.DeleteNeighbor(gw); !errors.Is(err, neigh.ErrNoStatic) {
+		t.Errorf("deleting it again: %v, want neigh.ErrNoStatic", err)
 	}
-	if err := r.AddNeighbor(netip.MustParseAddr("10.0.0.1"), mac, "lan"); err == nil {
+	if err := r.AddNeighbor(netip.MustParseAddr("10.0.0.1"), inet.MAC(mac), "lan"); err == nil {
 		t.Error("the router's own address was accepted as a neighbour")
 	}
-	if err := r.AddNeighbor(netip.MustParseAddr("10.0.0.9"), mac, "wan"); err == nil {
+	if err := r.AddNeighbor(netip.MustParseAddr("10.0.0.9"), inet.MAC(mac), "wan"); err == nil {
 		t.Error("a neighbour outside the port's subnets was accepted")
 	}
 
@@ -168,28 +135,25 @@ log: {level: warn}
 	// between gateways (both ways at once) and keeps a duplicate's last.
 	g1, g2 := netip.MustParseAddr("203.0.113.20"), netip.MustParseAddr("203.0.113.21")
 	p1, p2 := netip.MustParsePrefix("100.100.0.0/24"), netip.MustParsePrefix("100.100.1.16/28")
-	if err := r.AddRoutes([]Route{{p1, g1}, {netip.MustParsePrefix("10.0.0.0/24"), g1}}); err == nil {
+	if err := r.AddRoutes(rib.StaticRoute{Prefix: p1, Via: g1}, rib.StaticRoute{Prefix: netip.MustParsePrefix("10.0.0.0/24"), Via: g1}); err == nil {
 		t.Error("AddRoutes accepted a connected subnet")
 	}
-	if got := len(r.Routes()); got != 1 {
+	if got := len(r.Routes(false)); got != 1 {
 		t.Errorf("%d static routes after a refused AddRoutes, want 1", got)
 	}
-	if err := r.AddRoutes([]Route{{p1, g1}, {p2, g2}, {p2, g1}}); err != nil {
+	if err := r.AddRoutes(rib.StaticRoute{Prefix: p1, Via: g1}, rib.StaticRoute{Prefix: p2, Via: g2}, rib.StaticRoute{Prefix: p2, Via: g1}); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.AddRoutes([]Route{{p1, g2}, {p2, g2}}); err != nil { // p1 moves to g2
+	if err := r.AddRoutes(rib.StaticRoute{Prefix: p1, Via: g2}, rib.StaticRoute{Prefix: p2, Via: g2}); err != nil { // p1 moves to g2
 		t.Fatal(err)
 	}
-	if err := r.AddRoutes([]Route{{p1, g1}, {p2, g1}}); err != nil { // both move back
+	if err := r.AddRoutes(rib.StaticRoute{Prefix: p1, Via: g1}, rib.StaticRoute{Prefix: p2, Via: g1}); err != nil { // both move back
 		t.Fatal(err)
 	}
 	for _, p := range []netip.Prefix{p1, p2} {
-		if hop, ok := env.Lookup(p.Addr()); !ok || hop.Via != g1 {
-			t.Errorf("%s after AddRoutes: %+v, want via %s", p, hop, g1)
+		if rt, ok := r.Lookup(p.Addr()); !ok || rt.Via != g1 || rt.NextHop.Via != g1 {
+			t.Errorf("%s after AddRoutes: %+v, want via %s", p, rt, g1)
 		}
-	}
-	if n := len(r.fs.viaRoutes[g1]); n != 2 || len(r.fs.viaRoutes[g2]) != 0 {
-		t.Errorf("routes via %s: %d, via %s: %d; want 2, 0", g1, n, g2, len(r.fs.viaRoutes[g2]))
 	}
 	for _, p := range []netip.Prefix{p1, p2} {
 		if err := r.DeleteRoute(p); err != nil {

@@ -1,7 +1,6 @@
 package router
 
 import (
-	"bytes"
 	"slices"
 	"strings"
 	"testing"
@@ -10,6 +9,8 @@ import (
 	"github.com/steer-router/steer/pkg/config"
 )
 
+// EAL gets the lcores, memory and PCI devices; virtual devices are the
+// routers' own (created at Start), never EAL arguments.
 func TestEALArgs(t *testing.T) {
 	c := &config.Config{
 		EAL: config.EAL{Lcores: "0-2", MainLcore: 0, Huge: false, MemoryMB: 256, FilePrefix: "t1", Args: []string{"--no-telemetry"}},
@@ -20,13 +21,13 @@ func TestEALArgs(t *testing.T) {
 		Log: config.Log{Level: "info"},
 	}
 	got := strings.Join(EALArgs(c), " ")
-	want := "steer -l 0-2 --main-lcore 0 --file-prefix t1 --no-huge -m 256 --vdev net_pcap0,rx_pcap=a.pcap --vdev net_tap0,iface=x --no-pci --log-level *:warning --no-telemetry"
+	want := "steer -l 0-2 --main-lcore 0 --file-prefix t1 --no-huge -m 256 --no-pci --log-level *:warning --no-telemetry"
 	if got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
 
 	c.EAL.Lcores, c.EAL.Huge, c.Log.Level, c.EAL.Args = "0@0,1@1,2@1", true, "debug", nil
-	c.Ports = []config.Port{{Name: "lan", Device: "0000:03:00.0"}}
+	c.Ports = []config.Port{{Name: "lan", Device: "0000:03:00.0"}, {Name: "wan", Device: "net_pcap0,rx_pcap=a.pcap"}}
 	args := EALArgs(c)
 	for _, w := range [][]string{{"--lcores", "0@0,1@1,2@1"}, {"--huge-unlink", "-m"}, {"-m", "256"}, {"-a", "0000:03:00.0"}} {
 		i := slices.Index(args, w[0])
@@ -34,33 +35,9 @@ func TestEALArgs(t *testing.T) {
 			t.Errorf("%v: missing %s %s", args, w[0], w[1])
 		}
 	}
-	for _, never := range []string{"--no-huge", "--no-pci", "--log-level", "-l"} {
+	for _, never := range []string{"--no-huge", "--no-pci", "--log-level", "-l", "--vdev"} {
 		if slices.Contains(args, never) {
 			t.Errorf("%v: has %s", args, never)
-		}
-	}
-}
-
-func TestTotalsBalance(t *testing.T) {
-	a := LcoreReport{Lcore: 1, RxPackets: 10, TxPackets: 6,
-		Dropped: map[string]uint64{"bad_checksum": 1}, SlowPath: map[string]uint64{"arp": 2}}
-	b := LcoreReport{Lcore: 2, RxPackets: 5, TxPackets: 5, Dropped: map[string]uint64{}, SlowPath: map[string]uint64{}}
-	tot := sumTotals([]LcoreReport{a, b})
-	if tot.RxPackets != 15 || tot.TxPackets != 11 || tot.Dropped["bad_checksum"] != 1 || tot.SlowPath["arp"] != 2 {
-		t.Errorf("totals %+v", tot)
-	}
-	if u := tot.Unaccounted(); u != 1 {
-		t.Errorf("unaccounted = %d, want 1 (15 in, 11 out, 1 dropped, 2 slow)", u)
-	}
-	if _, ok := tot.Dropped["tx_full"]; !ok {
-		t.Error("totals must list every drop reason, zeros included")
-	}
-	rep := &Report{Totals: tot, Mempool: MempoolReport{Size: 1023}}
-	var out bytes.Buffer
-	rep.Summary(&out)
-	for _, w := range []string{"15 packets in, 11 forwarded", "bad_checksum=1", "arp=2", "1023 mbufs"} {
-		if !strings.Contains(out.String(), w) {
-			t.Errorf("summary lacks %q:\n%s", w, out.String())
 		}
 	}
 }

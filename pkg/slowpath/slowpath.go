@@ -21,9 +21,10 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/steer-router/steer/cgo/fastpath"
 	"github.com/steer-router/steer/pkg/arp"
+	"github.com/steer-router/steer/pkg/fwd"
 	"github.com/steer-router/steer/pkg/icmp"
+	"github.com/steer-router/steer/pkg/inet"
 	"github.com/steer-router/steer/pkg/ipv4"
 	"github.com/steer-router/steer/pkg/neigh"
 )
@@ -37,24 +38,15 @@ type Port struct {
 	Prefixes []netip.Prefix // the router's addresses on it
 }
 
-// Hop is a next hop as the fast path's table holds it.
-type Hop struct {
-	Kind fastpath.NextHopKind
-	Port int
-	MAC  net.HardwareAddr // Forward
-	Via  netip.Addr       // Unresolved: gateway; invalid for a connected subnet
-}
-
 // Env is the data plane around the slow path (the router implements it).
 type Env interface {
 	// Take returns up to n exceptions from the lcores' rings.
-	Take(n int) []fastpath.Exception
+	Take(n int) []fwd.Exception
 	// Send queues a frame for transmission on port.
 	Send(port int, frame []byte) error
-	// HopOf reads entry idx of the fast path's next-hop table.
-	HopOf(idx uint32) (Hop, bool)
-	// Lookup routes dst like the fast path would.
-	Lookup(dst netip.Addr) (Hop, bool)
+	// Lookup routes dst as the fast path does now (the route table's
+	// longest match among what the FIB holds).
+	Lookup(dst netip.Addr) (fwd.NextHop, bool)
 	// LinkUp reports a port's link state.
 	LinkUp(port int) bool
 }
@@ -143,7 +135,7 @@ func (s *SlowPath) onLink(port int, ip netip.Addr) bool {
 		if !n.Contains(ip) || ip == a.Addr() {
 			continue
 		}
-		if a.Bits() <= 30 && (ip == n.Addr() || ip == lastAddr(n)) {
+		if inet.IsSubnetEdge(a, ip) {
 			continue
 		}
 		return true
@@ -224,18 +216,13 @@ func (s *SlowPath) watchLinks(up map[int]bool) {
 }
 
 // handle dispatches one exception by the fast path's reason.
-func (s *SlowPath) handle(e fastpath.Exception) {
+func (s *SlowPath) handle(e fwd.Exception) {
 	s.c.taken.Add(1)
 	if e.Truncated {
 		s.drop("truncated")
 		return
 	}
-	reason := "?"
-	if e.Reason >= 0 && e.Reason < len(fastpath.SlowReasons) {
-		reason = fastpath.SlowReasons[e.Reason]
-	}
-	switch reason {
-	case "arp":
+	if e.Reason == fwd.SlowARP {
 		s.arpIn(int(e.Port), e.Frame)
 		return
 	}
@@ -244,19 +231,19 @@ func (s *SlowPath) handle(e fastpath.Exception) {
 		return
 	}
 	pkt := e.Frame[ethHeaderLen:]
-	switch reason {
-	case "local":
+	switch e.Reason {
+	case fwd.SlowLocal:
 		s.local(int(e.Port), pkt, e.L2Broadcast)
-	case "broadcast":
+	case fwd.SlowBroadcast:
 		// RFC 1122 3.2.2.6: echo requests to broadcast may be dropped
 		// (and are: no smurf amplifier); nothing else is for us there.
 		s.drop("broadcast")
-	case "ttl_exceeded":
+	case fwd.SlowTTLExceeded:
 		s.icmpError(int(e.Port), pkt, e.L2Broadcast, icmp.TimeExceeded, 0)
-	case "no_route":
+	case fwd.SlowNoRoute:
 		s.icmpError(int(e.Port), pkt, e.L2Broadcast, icmp.NetUnreachable, 0)
-	case "unresolved", "ip_options", "fragmentation_needed":
-		s.forward(int(e.Port), pkt, e.NextHop, e.L2Broadcast)
+	case fwd.SlowUnresolved, fwd.SlowIPOptions, fwd.SlowFragmentationNeeded:
+		s.forward(int(e.Port), pkt, e.L2Broadcast)
 	default:
 		s.drop("unknown_reason")
 	}
@@ -400,36 +387,32 @@ func (s *SlowPath) sourceFor(port int, pkt []byte) (netip.Addr, bool) {
 
 // forward sends, in software, a transit packet the fast path could not:
 // its neighbour's MAC is unknown, it has IP options (forwarded unchanged:
-// the router records nothing), or it exceeds the egress MTU. TTL was
-// checked (> 1) by the fast path.
-func (s *SlowPath) forward(port int, pkt []byte, nh uint32, l2bcast bool) {
+// the router records nothing), or it exceeds the egress MTU. Its route is
+// looked up again: it may have changed since the fast path looked (or the
+// fast path's lookup raced a FIB change).
+func (s *SlowPath) forward(port int, pkt []byte, l2bcast bool) {
 	h, err := ipv4.Parse(pkt)
 	if err != nil {
 		s.drop("malformed")
 		return
 	}
 	pkt = pkt[:h.TotalLen]
-	hop, ok := s.env.HopOf(nh)
-	if !ok || (hop.Kind != fastpath.Forward && hop.Kind != fastpath.Unresolved) {
-		// The route changed since the fast path looked: look again.
-		if hop, ok = s.env.Lookup(h.Dst); !ok {
-			s.icmpError(port, pkt, l2bcast, icmp.NetUnreachable, 0)
-			return
-		}
-		switch hop.Kind {
-		case fastpath.Local: // it became one of our addresses
-			s.local(port, pkt, l2bcast)
-			return
-		case fastpath.Broadcast:
-			s.drop("broadcast")
-			return
-		}
-		if h.TTL <= 1 { // the fast path checks TTL only for what it forwards
-			s.icmpError(port, pkt, l2bcast, icmp.TimeExceeded, 0)
-			return
-		}
+	hop, ok := s.env.Lookup(h.Dst)
+	switch {
+	case !ok:
+		s.icmpError(port, pkt, l2bcast, icmp.NetUnreachable, 0)
+		return
+	case hop.Kind == fwd.Local: // it became one of our addresses
+		s.local(port, pkt, l2bcast)
+		return
+	case hop.Kind == fwd.Broadcast:
+		s.drop("broadcast")
+		return
+	case h.TTL <= 1: // checked by the fast path, unless the route changed meanwhile
+		s.icmpError(port, pkt, l2bcast, icmp.TimeExceeded, 0)
+		return
 	}
-	if mtu := s.ports[hop.Port].MTU; mtu > 0 && len(pkt) > mtu {
+	if mtu := s.ports[int(hop.Port)].MTU; mtu > 0 && len(pkt) > mtu {
 		if h.DF {
 			s.icmpError(port, pkt, l2bcast, icmp.FragmentationNeeded, uint16(mtu))
 			return
@@ -458,7 +441,7 @@ func (s *SlowPath) output(pkt []byte) bool {
 		s.drop("no_route_back")
 		return false
 	}
-	if hop.Kind != fastpath.Forward && hop.Kind != fastpath.Unresolved {
+	if hop.Kind != fwd.Forward && hop.Kind != fwd.Unresolved {
 		s.drop("not_forwardable")
 		return false
 	}
@@ -469,15 +452,15 @@ func (s *SlowPath) output(pkt []byte) bool {
 // neighbour table (which queues it while it resolves). Transit packets stay
 // as received until they leave (sendIP decrements their TTL), so an error
 // about one quotes it unchanged (RFC 1812 4.3.2.3).
-func (s *SlowPath) toHop(hop Hop, dst netip.Addr, pkt []byte) bool {
-	if hop.Kind == fastpath.Forward {
-		return s.sendIP(hop.Port, hop.MAC, pkt)
+func (s *SlowPath) toHop(hop fwd.NextHop, dst netip.Addr, pkt []byte) bool {
+	if hop.Kind == fwd.Forward {
+		return s.sendIP(int(hop.Port), hop.MAC.HW(), pkt)
 	}
 	next := dst
 	if hop.Via.IsValid() {
 		next = hop.Via
 	}
-	s.nt.Resolve(hop.Port, next, pkt)
+	s.nt.Resolve(int(hop.Port), next, pkt)
 	return true
 }
 
@@ -584,7 +567,7 @@ func (s *SlowPath) hostUnreachable() {
 		case pkt := <-s.unreachable:
 			src := netip.AddrFrom4([4]byte(pkt[12:16]))
 			if hop, ok := s.env.Lookup(src); ok {
-				s.icmpError(hop.Port, pkt, false, icmp.HostUnreachable, 0)
+				s.icmpError(int(hop.Port), pkt, false, icmp.HostUnreachable, 0)
 			}
 		default:
 			return
@@ -608,11 +591,4 @@ func kindName(k icmp.Kind) string {
 		return "fragmentation_needed"
 	}
 	return "other"
-}
-
-func lastAddr(p netip.Prefix) netip.Addr {
-	b := p.Masked().Addr().As4()
-	v := binary.BigEndian.Uint32(b[:]) | (uint32(1)<<(32-p.Bits()) - 1)
-	binary.BigEndian.PutUint32(b[:], v)
-	return netip.AddrFrom4(b)
 }

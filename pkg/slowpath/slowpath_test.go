@@ -16,9 +16,10 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"go.uber.org/zap"
 
-	"github.com/steer-router/steer/cgo/fastpath"
 	"github.com/steer-router/steer/pkg/arp"
+	"github.com/steer-router/steer/pkg/fwd"
 	"github.com/steer-router/steer/pkg/icmp"
+	"github.com/steer-router/steer/pkg/inet"
 	"github.com/steer-router/steer/pkg/ipv4"
 	"github.com/steer-router/steer/pkg/neigh"
 )
@@ -51,16 +52,6 @@ var (
 	bcastIP = netip.MustParseAddr("255.255.255.255")
 )
 
-// Next-hop table indices the fake fast path hands out.
-const (
-	nhViaGW     = 7 // Unresolved on port 1 via gw
-	nhConnected = 8 // Unresolved on port 1, connected subnet
-	nhGWFwd     = 3 // Forward on port 1 to macGW
-	nhC         = 4 // Forward on port 2 to macC
-	nhCUnres    = 5 // Unresolved on port 2, connected subnet
-	nhLocal     = 9 // Local
-)
-
 func mustMAC(s string) net.HardwareAddr {
 	m, err := net.ParseMAC(s)
 	if err != nil {
@@ -86,23 +77,22 @@ type sentFrame struct {
 
 type route struct {
 	p   netip.Prefix
-	hop Hop
+	hop fwd.NextHop
 }
 
 // fakeEnv is the data plane: Take hands out injected exceptions, Send
-// records, HopOf and Lookup read tables the test controls.
+// records, Lookup reads a route table the test controls.
 type fakeEnv struct {
 	mu      sync.Mutex
-	queue   []fastpath.Exception
+	queue   []fwd.Exception
 	sent    []sentFrame
-	hops    map[uint32]Hop
 	routes  []route
 	sendErr error
 	down    map[int]bool  // ports whose link is down
 	notify  chan struct{} // if set, signalled (non-blocking) on each Send
 }
 
-func (f *fakeEnv) Take(n int) []fastpath.Exception {
+func (f *fakeEnv) Take(n int) []fwd.Exception {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	n = min(n, len(f.queue))
@@ -133,14 +123,7 @@ func (f *fakeEnv) LinkUp(port int) bool {
 	return !f.down[port]
 }
 
-func (f *fakeEnv) HopOf(idx uint32) (Hop, bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	h, ok := f.hops[idx]
-	return h, ok
-}
-
-func (f *fakeEnv) Lookup(dst netip.Addr) (Hop, bool) {
+func (f *fakeEnv) Lookup(dst netip.Addr) (fwd.NextHop, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	best, ok := route{}, false
@@ -161,7 +144,7 @@ func (f *fakeEnv) take() []sentFrame {
 	return out
 }
 
-func (f *fakeEnv) inject(e fastpath.Exception) {
+func (f *fakeEnv) inject(e fwd.Exception) {
 	f.mu.Lock()
 	f.queue = append(f.queue, e)
 	f.mu.Unlock()
@@ -169,22 +152,15 @@ func (f *fakeEnv) inject(e fastpath.Exception) {
 
 func newEnv() *fakeEnv {
 	return &fakeEnv{
-		hops: map[uint32]Hop{
-			nhViaGW:     {Kind: fastpath.Unresolved, Port: 1, Via: gw},
-			nhConnected: {Kind: fastpath.Unresolved, Port: 1},
-			nhGWFwd:     {Kind: fastpath.Forward, Port: 1, MAC: macGW},
-			nhC:         {Kind: fastpath.Forward, Port: 2, MAC: macC},
-			nhCUnres:    {Kind: fastpath.Unresolved, Port: 2},
-			nhLocal:     {Kind: fastpath.Local, Port: 0},
-		},
 		routes: []route{
-			{netip.MustParsePrefix("192.0.2.10/32"), Hop{Kind: fastpath.Forward, Port: 0, MAC: macA}},
-			{netip.MustParsePrefix("198.51.100.7/32"), Hop{Kind: fastpath.Forward, Port: 0, MAC: macB}},
-			{netip.MustParsePrefix("192.0.2.1/32"), Hop{Kind: fastpath.Local, Port: 0}},
-			{netip.MustParsePrefix("10.2.0.20/32"), Hop{Kind: fastpath.Forward, Port: 2, MAC: macC}},
-			{netip.MustParsePrefix("203.0.113.0/24"), Hop{Kind: fastpath.Unresolved, Port: 1}},
-			{netip.MustParsePrefix("8.0.0.0/8"), Hop{Kind: fastpath.Unresolved, Port: 1, Via: gw}},
-			{netip.MustParsePrefix("100.64.0.0/10"), Hop{Kind: fastpath.Forward, Port: 1, MAC: macGW}},
+			{netip.MustParsePrefix("192.0.2.10/32"), fwd.NextHop{Kind: fwd.Forward, Port: 0, MAC: inet.MAC(macA)}},
+			{netip.MustParsePrefix("198.51.100.7/32"), fwd.NextHop{Kind: fwd.Forward, Port: 0, MAC: inet.MAC(macB)}},
+			{netip.MustParsePrefix("192.0.2.1/32"), fwd.NextHop{Kind: fwd.Local, Port: 0}},
+			{netip.MustParsePrefix("10.2.0.20/32"), fwd.NextHop{Kind: fwd.Forward, Port: 2, MAC: inet.MAC(macC)}},
+			{netip.MustParsePrefix("10.2.0.0/24"), fwd.NextHop{Kind: fwd.Unresolved, Port: 2}},
+			{netip.MustParsePrefix("203.0.113.0/24"), fwd.NextHop{Kind: fwd.Unresolved, Port: 1}},
+			{netip.MustParsePrefix("8.0.0.0/8"), fwd.NextHop{Kind: fwd.Unresolved, Port: 1, Via: gw}},
+			{netip.MustParsePrefix("100.64.0.0/10"), fwd.NextHop{Kind: fwd.Forward, Port: 1, MAC: inet.MAC(macGW)}},
 		},
 	}
 }
@@ -241,30 +217,28 @@ func newHarness(t *testing.T, cfg Config) *harness {
 	return h
 }
 
-func reasonIndex(t testing.TB, name string) int {
+func reasonOf(t testing.TB, name string) fwd.SlowReason {
 	t.Helper()
-	i := slices.Index(fastpath.SlowReasons, name)
-	if i < 0 {
-		t.Fatalf("no slow-path reason %q in %v", name, fastpath.SlowReasons)
+	for r := fwd.SlowReason(0); r < fwd.NumSlowReasons; r++ {
+		if r.String() == name {
+			return r
+		}
 	}
-	return i
+	t.Fatalf("no slow-path reason %q", name)
+	return 0
 }
 
 // handle feeds one exception through the slow path.
-func (h *harness) handle(reason string, port int, frame []byte, opts ...func(*fastpath.Exception)) {
+func (h *harness) handle(reason string, port int, frame []byte, opts ...func(*fwd.Exception)) {
 	h.t.Helper()
-	e := fastpath.Exception{Reason: reasonIndex(h.t, reason), Port: uint16(port), Frame: slices.Clone(frame)}
+	e := fwd.Exception{Reason: reasonOf(h.t, reason), Port: uint16(port), Frame: slices.Clone(frame)}
 	for _, o := range opts {
 		o(&e)
 	}
 	h.s.handle(e)
 }
 
-func withNextHop(nh uint32) func(*fastpath.Exception) {
-	return func(e *fastpath.Exception) { e.NextHop = nh }
-}
-
-func l2Broadcast(e *fastpath.Exception) { e.L2Broadcast = true }
+func l2Broadcast(e *fwd.Exception) { e.L2Broadcast = true }
 
 // sent returns the frames sent since the last call, failing unless there are n.
 func (h *harness) sent(n int) []sentFrame {
@@ -510,7 +484,7 @@ func TestARPRequestForUs(t *testing.T) {
 			if !tc.l2broadcast {
 				dst = tc.ourMAC
 			}
-			h.handle("arp", tc.port, arp.Request(tc.senderMAC, tc.sender, tc.target, dst), func(e *fastpath.Exception) {
+			h.handle("arp", tc.port, arp.Request(tc.senderMAC, tc.sender, tc.target, dst), func(e *fwd.Exception) {
 				e.L2Broadcast = tc.l2broadcast
 			})
 			out := h.sent(1)
@@ -725,7 +699,7 @@ func TestLocalNoReply(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, defaultConfig())
-			h.handle("local", 0, ipFrame(macA, tc.pkt), func(e *fastpath.Exception) { e.L2Broadcast = tc.l2 })
+			h.handle("local", 0, ipFrame(macA, tc.pkt), func(e *fwd.Exception) { e.L2Broadcast = tc.l2 })
 			h.sent(0)
 			st := h.s.Stats()
 			if tc.drop != "" && st.Dropped[tc.drop] != 1 {
@@ -867,7 +841,7 @@ func TestErrorSuppressed(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, defaultConfig())
-			h.handle(tc.reason, 0, ipFrame(macA, tc.pkt), func(e *fastpath.Exception) { e.L2Broadcast = tc.l2 })
+			h.handle(tc.reason, 0, ipFrame(macA, tc.pkt), func(e *fwd.Exception) { e.L2Broadcast = tc.l2 })
 			h.sent(0)
 			st := h.s.Stats()
 			for k, n := range st.ICMP.Suppressed {
@@ -938,7 +912,7 @@ func TestICMPDisabled(t *testing.T) {
 func TestUnresolvedViaGateway(t *testing.T) {
 	h := newHarness(t, defaultConfig())
 	pkt := udpPkt(t, ipSpec{src: hostA, dst: far, ttl: 64, id: 999, tos: 0x28}, 4000, 9, pattern(100))
-	h.handle("unresolved", 0, ipFrame(macA, pkt), withNextHop(nhViaGW))
+	h.handle("unresolved", 0, ipFrame(macA, pkt))
 	out := h.sent(1)
 	// ARP for the gateway, not for 8.8.8.8.
 	if want := arp.Request(mac1, ip1, gw, nil); out[0].port != 1 || !bytes.Equal(out[0].frame, want) {
@@ -957,7 +931,7 @@ func TestUnresolvedViaGateway(t *testing.T) {
 
 	// A second packet for the same gateway queues without another request.
 	pkt2 := udpPkt(t, ipSpec{src: hostB, dst: netip.MustParseAddr("8.8.4.4"), ttl: 2}, 1, 2, []byte("second"))
-	h.handle("unresolved", 0, ipFrame(macB, pkt2), withNextHop(nhViaGW))
+	h.handle("unresolved", 0, ipFrame(macB, pkt2))
 	h.sent(0)
 
 	h.handle("arp", 1, arpFrame(arp.OpReply, mac1, macGW, gw, mac1, ip1))
@@ -982,7 +956,7 @@ func TestUnresolvedViaGateway(t *testing.T) {
 	}
 
 	// Once resolved, the next such packet goes at once.
-	h.handle("unresolved", 0, ipFrame(macA, pkt), withNextHop(nhViaGW))
+	h.handle("unresolved", 0, ipFrame(macA, pkt))
 	out = h.sent(1)
 	if want := wantFrame(macGW, mac1, decremented(pkt)); !bytes.Equal(out[0].frame, want) {
 		t.Errorf("frame\n%x\nwant\n%x", out[0].frame, want)
@@ -994,7 +968,7 @@ func TestUnresolvedConnected(t *testing.T) {
 	dst := netip.MustParseAddr("203.0.113.50")
 	macD := mustMAC("02:dd:00:00:00:32")
 	pkt := icmpPkt(t, ipSpec{src: hostA, dst: dst, ttl: 5}, 8, 0, 3, 4, []byte("hello"))
-	h.handle("unresolved", 0, ipFrame(macA, pkt), withNextHop(nhConnected))
+	h.handle("unresolved", 0, ipFrame(macA, pkt))
 	out := h.sent(1)
 	if want := arp.Request(mac1, ip1, dst, nil); out[0].port != 1 || !bytes.Equal(out[0].frame, want) {
 		t.Fatalf("sent on %d\n%x\nwant\n%x", out[0].port, out[0].frame, want)
@@ -1011,36 +985,35 @@ func TestUnresolvedConnected(t *testing.T) {
 	}
 }
 
-// A hop that changed since the fast path looked is looked up again.
-func TestUnresolvedStaleNextHop(t *testing.T) {
-	for _, nh := range []uint32{12345, nhLocal} {
-		h := newHarness(t, defaultConfig())
-		pkt := udpPkt(t, ipSpec{src: hostA, dst: netip.MustParseAddr("100.64.9.9"), ttl: 10}, 1, 2, nil)
-		h.handle("unresolved", 0, ipFrame(macA, pkt), withNextHop(nh))
-		out := h.sent(1)
-		if want := wantFrame(macGW, mac1, decremented(pkt)); out[0].port != 1 || !bytes.Equal(out[0].frame, want) {
-			t.Errorf("nh %d: frame\n%x\nwant\n%x", nh, out[0].frame, want)
-		}
-		// No route any more: net unreachable.
-		pkt = udpPkt(t, ipSpec{src: hostA, dst: netip.MustParseAddr("198.18.0.1"), ttl: 10}, 1, 2, nil)
-		h.handle("unresolved", 0, ipFrame(macA, pkt), withNextHop(nh))
-		out = h.sent(1)
-		checkICMPError(t, decodeIP(t, out[0].frame), ip0, hostA, icmp.NetUnreachable, 0, pkt)
-		// Now one of our addresses: handled as local (UDP: port unreachable).
-		pkt = udpPkt(t, ipSpec{src: hostA, dst: ip0, ttl: 10}, 1, 2, nil)
-		h.handle("unresolved", 0, ipFrame(macA, pkt), withNextHop(nh))
-		out = h.sent(1)
-		checkICMPError(t, decodeIP(t, out[0].frame), ip0, hostA, icmp.PortUnreachable, 0, pkt)
-		if st := h.s.Stats(); st.SoftForwarded != 1 || st.ICMP.Errors["port_unreachable"] != 1 {
-			t.Errorf("nh %d: stats %+v", nh, st)
-		}
+// The route is looked up again: it may have changed since the fast path
+// looked.
+func TestUnresolvedLooksUpAgain(t *testing.T) {
+	h := newHarness(t, defaultConfig())
+	pkt := udpPkt(t, ipSpec{src: hostA, dst: netip.MustParseAddr("100.64.9.9"), ttl: 10}, 1, 2, nil)
+	h.handle("unresolved", 0, ipFrame(macA, pkt))
+	out := h.sent(1)
+	if want := wantFrame(macGW, mac1, decremented(pkt)); out[0].port != 1 || !bytes.Equal(out[0].frame, want) {
+		t.Errorf("frame\n%x\nwant\n%x", out[0].frame, want)
+	}
+	// No route any more: net unreachable.
+	pkt = udpPkt(t, ipSpec{src: hostA, dst: netip.MustParseAddr("198.18.0.1"), ttl: 10}, 1, 2, nil)
+	h.handle("unresolved", 0, ipFrame(macA, pkt))
+	out = h.sent(1)
+	checkICMPError(t, decodeIP(t, out[0].frame), ip0, hostA, icmp.NetUnreachable, 0, pkt)
+	// Now one of our addresses: handled as local (UDP: port unreachable).
+	pkt = udpPkt(t, ipSpec{src: hostA, dst: ip0, ttl: 10}, 1, 2, nil)
+	h.handle("unresolved", 0, ipFrame(macA, pkt))
+	out = h.sent(1)
+	checkICMPError(t, decodeIP(t, out[0].frame), ip0, hostA, icmp.PortUnreachable, 0, pkt)
+	if st := h.s.Stats(); st.SoftForwarded != 1 || st.ICMP.Errors["port_unreachable"] != 1 {
+		t.Errorf("stats %+v", st)
 	}
 }
 
 func TestResolutionFailure(t *testing.T) {
 	h := newHarness(t, defaultConfig())
 	pkt := udpPkt(t, ipSpec{src: hostA, dst: far, ttl: 64, id: 4242}, 4000, 9, pattern(60))
-	h.handle("unresolved", 0, ipFrame(macA, pkt), withNextHop(nhViaGW))
+	h.handle("unresolved", 0, ipFrame(macA, pkt))
 	// An echo reply of ours to a host behind the same gateway: when it
 	// fails nobody is told.
 	req := icmpPkt(t, ipSpec{src: netip.MustParseAddr("8.9.9.9"), dst: ip1}, 8, 0, 1, 1, nil)
@@ -1082,7 +1055,7 @@ func TestResolutionFailure(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 	// While the failure is held, a new packet fails at once.
-	h.handle("unresolved", 0, ipFrame(macA, pkt), withNextHop(nhViaGW))
+	h.handle("unresolved", 0, ipFrame(macA, pkt))
 	h.sent(0)
 	h.s.hostUnreachable()
 	out := h.sent(1)
@@ -1101,14 +1074,14 @@ func TestIPOptionsForward(t *testing.T) {
 	if pkt[0] != 0x48 {
 		t.Fatalf("built IHL %d", pkt[0]&0xf)
 	}
-	h.handle("ip_options", 0, ipFrame(macA, pkt), withNextHop(nhGWFwd))
+	h.handle("ip_options", 0, ipFrame(macA, pkt))
 	out := h.sent(1)
 	if want := wantFrame(macGW, mac1, decremented(pkt)); out[0].port != 1 || !bytes.Equal(out[0].frame, want) {
 		t.Errorf("frame on %d\n%x\nwant\n%x", out[0].port, out[0].frame, want)
 	}
 	// Ethernet padding after a short packet is not forwarded.
 	small := ipRaw(t, ipSpec{src: hostA, dst: netip.MustParseAddr("100.64.0.5"), proto: 17, options: opts[:1]}, nil)
-	h.handle("ip_options", 0, append(ipFrame(macA, small), 0xee, 0xee, 0xee, 0xee), withNextHop(nhGWFwd))
+	h.handle("ip_options", 0, append(ipFrame(macA, small), 0xee, 0xee, 0xee, 0xee))
 	out = h.sent(1)
 	if want := wantFrame(macGW, mac1, decremented(small)); !bytes.Equal(out[0].frame, want) {
 		t.Errorf("frame\n%x\nwant\n%x", out[0].frame, want)
@@ -1121,7 +1094,7 @@ func TestIPOptionsForward(t *testing.T) {
 func TestFragmentationNeededDF(t *testing.T) {
 	h := newHarness(t, defaultConfig())
 	pkt := udpPkt(t, ipSpec{src: hostA, dst: hostC, df: true, ttl: 20}, 1, 2, pattern(1000-28))
-	h.handle("fragmentation_needed", 0, ipFrame(macA, pkt), withNextHop(nhC))
+	h.handle("fragmentation_needed", 0, ipFrame(macA, pkt))
 	out := h.sent(1)
 	d := decodeIP(t, out[0].frame)
 	checkEth(t, d, macA, mac0)
@@ -1131,7 +1104,7 @@ func TestFragmentationNeededDF(t *testing.T) {
 	}
 	// Exactly the MTU fits: forwarded whole.
 	fits := udpPkt(t, ipSpec{src: hostA, dst: hostC, df: true, ttl: 20}, 1, 2, pattern(600-28))
-	h.handle("fragmentation_needed", 0, ipFrame(macA, fits), withNextHop(nhC))
+	h.handle("fragmentation_needed", 0, ipFrame(macA, fits))
 	out = h.sent(1)
 	if want := wantFrame(macC, mac2, decremented(fits)); out[0].port != 2 || !bytes.Equal(out[0].frame, want) {
 		t.Errorf("frame of the MTU not forwarded as is")
@@ -1178,14 +1151,17 @@ func reassemble(t *testing.T, orig []byte, frags [][]byte, mtu int, wantTTL uint
 
 func TestFragmentationNeededFragments(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		nh   uint32
-	}{{"resolved", nhC}, {"unresolved", nhCUnres}} {
+		name     string
+		resolved bool
+	}{{"resolved", true}, {"unresolved", false}} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, defaultConfig())
+			if !tc.resolved { // only the connected subnet routes to C
+				h.env.routes = slices.DeleteFunc(h.env.routes, func(r route) bool { return r.p.Addr() == hostC })
+			}
 			pkt := udpPkt(t, ipSpec{src: hostA, dst: hostC, ttl: 20, id: 0xabcd}, 7, 8, pattern(1480-28))
-			h.handle("fragmentation_needed", 0, ipFrame(macA, pkt), withNextHop(tc.nh))
-			if tc.nh == nhCUnres {
+			h.handle("fragmentation_needed", 0, ipFrame(macA, pkt))
+			if !tc.resolved {
 				out := h.sent(1)
 				if want := arp.Request(mac2, ip2, hostC, nil); !bytes.Equal(out[0].frame, want) {
 					t.Fatalf("ARP request\n%x\nwant\n%x", out[0].frame, want)
@@ -1224,18 +1200,18 @@ func TestMalformed(t *testing.T) {
 	longLen := slices.Clone(good)
 	binary.BigEndian.PutUint16(longLen[2:], 200)
 
-	h.s.handle(fastpath.Exception{Reason: reasonIndex(t, "local"), Truncated: true, Frame: ipFrame(macA, good)})
-	h.s.handle(fastpath.Exception{Reason: reasonIndex(t, "arp"), Truncated: true})
-	h.s.handle(fastpath.Exception{Reason: len(fastpath.SlowReasons), Frame: ipFrame(macA, good)})
-	h.s.handle(fastpath.Exception{Reason: -1, Frame: ipFrame(macA, good)})
+	h.s.handle(fwd.Exception{Reason: fwd.SlowLocal, Truncated: true, Frame: ipFrame(macA, good)})
+	h.s.handle(fwd.Exception{Reason: fwd.SlowARP, Truncated: true})
+	h.s.handle(fwd.Exception{Reason: fwd.NumSlowReasons, Frame: ipFrame(macA, good)})
+	h.s.handle(fwd.Exception{Reason: 0x7f, Frame: ipFrame(macA, good)})
 	for _, r := range []string{"local", "ttl_exceeded", "unresolved", "broadcast"} {
 		h.handle(r, 0, ipFrame(macA, good)[:33])
 	}
 	for _, p := range [][]byte{badSum, badVer, longLen} {
 		h.handle("local", 0, ipFrame(macA, p))
-		h.handle("unresolved", 0, ipFrame(macA, p), withNextHop(nhViaGW))
-		h.handle("ip_options", 0, ipFrame(macA, p), withNextHop(nhGWFwd))
-		h.handle("fragmentation_needed", 0, ipFrame(macA, p), withNextHop(nhC))
+		h.handle("unresolved", 0, ipFrame(macA, p))
+		h.handle("ip_options", 0, ipFrame(macA, p))
+		h.handle("fragmentation_needed", 0, ipFrame(macA, p))
 		h.handle("ttl_exceeded", 0, ipFrame(macA, p))
 		h.handle("no_route", 0, ipFrame(macA, p))
 	}
@@ -1316,7 +1292,7 @@ func TestRun(t *testing.T) {
 	if want := []netip.Addr{ip2, ip0, ip0b, ip1}; !slices.Equal(announced, want) {
 		t.Errorf("announced %v, want %v", announced, want)
 	}
-	h.env.inject(fastpath.Exception{Reason: reasonIndex(t, "arp"), Port: 0, Frame: arp.Request(macA, hostA, ip0, nil)})
+	h.env.inject(fwd.Exception{Reason: fwd.SlowARP, Port: 0, Frame: arp.Request(macA, hostA, ip0, nil)})
 	wait(5)
 	if want := arpFrame(arp.OpReply, macA, mac0, ip0, macA, hostA); !bytes.Equal(got[4].frame, want) {
 		t.Errorf("reply %x", got[4].frame)
@@ -1335,14 +1311,14 @@ func TestRun(t *testing.T) {
 // FuzzHandle feeds arbitrary frames under every reason: the slow path must
 // never panic, whatever it does with them.
 func FuzzHandle(f *testing.F) {
-	f.Add(uint8(0), false, true, uint8(nhViaGW), arp.Request(macA, hostA, ip0, nil))
+	f.Add(uint8(0), false, true, uint8(7), arp.Request(macA, hostA, ip0, nil))
 	f.Add(uint8(0), false, true, uint8(0x10), arpFrame(arp.OpReply, mac1, macGW, gw, mac1, ip1))
 	f.Add(uint8(1), false, true, uint8(0), ipFrame(macA, icmpPkt(f, ipSpec{src: hostA, dst: ip0}, 8, 0, 1, 1, []byte("x"))))
 	f.Add(uint8(3), true, true, uint8(0), ipFrame(macA, udpPkt(f, ipSpec{src: hostA, dst: far, ttl: 1}, 1, 2, nil)))
-	f.Add(uint8(5), false, true, uint8(nhViaGW), ipFrame(macA, udpPkt(f, ipSpec{src: hostA, dst: far}, 1, 2, pattern(40))))
-	f.Add(uint8(6), false, true, uint8(nhGWFwd), ipFrame(macA, ipRaw(f, ipSpec{src: hostA, dst: far, proto: 17,
+	f.Add(uint8(5), false, true, uint8(7), ipFrame(macA, udpPkt(f, ipSpec{src: hostA, dst: far}, 1, 2, pattern(40))))
+	f.Add(uint8(6), false, true, uint8(3), ipFrame(macA, ipRaw(f, ipSpec{src: hostA, dst: far, proto: 17,
 		options: []layers.IPv4Option{{OptionType: 0x83, OptionLength: 7, OptionData: []byte{4, 1, 2, 3, 4}}}}, pattern(100))))
-	f.Add(uint8(7), false, true, uint8(nhC), ipFrame(macA, ipRaw(f, ipSpec{src: hostA, dst: hostC, proto: 17, mf: true, fragOff: 9,
+	f.Add(uint8(7), false, true, uint8(4), ipFrame(macA, ipRaw(f, ipSpec{src: hostA, dst: hostC, proto: 17, mf: true, fragOff: 9,
 		options: []layers.IPv4Option{{OptionType: 0x94, OptionLength: 4, OptionData: []byte{0, 0}}}}, pattern(700))))
 	f.Fuzz(func(t *testing.T, reason uint8, l2, fixSum bool, nh uint8, frame []byte) {
 		// Random bytes rarely carry a good header checksum: fix it up, so
@@ -1362,15 +1338,14 @@ func FuzzHandle(f *testing.F) {
 		s := New(Config{Rate: 1000, ICMPRate: 1e6, ICMPBurst: 1 << 20}, testPorts(), env, zap.NewNop())
 		// The fuzzed reason, then every reason (and one past them), on a
 		// port (maybe none) chosen by nh's high bits.
-		n := len(fastpath.SlowReasons)
+		n := int(fwd.NumSlowReasons)
 		port := uint16(nh>>4) % 4
-		reasons := append([]int{int(reason) % (n + 1)}, make([]int, n+1)...)
+		reasons := append([]fwd.SlowReason{fwd.SlowReason(int(reason) % (n + 1))}, make([]fwd.SlowReason, n+1)...)
 		for r := range n + 1 {
-			reasons[r+1] = r
+			reasons[r+1] = fwd.SlowReason(r)
 		}
 		for _, r := range reasons {
-			s.handle(fastpath.Exception{Reason: r, L2Broadcast: l2, NextHop: uint32(nh % 16),
-				Port: port, Frame: slices.Clone(frame)})
+			s.handle(fwd.Exception{Reason: r, L2Broadcast: l2, Port: port, Frame: slices.Clone(frame)})
 		}
 		// Past every neighbour timer: resolutions fail, senders are told.
 		for range 10 {

@@ -1,31 +1,37 @@
-package router
+// Package report is what a running or stopped steer tells about itself, as
+// one JSON-able value: per port (ethdev counters), per lcore (fast-path
+// counters by reason), per distributor link, the FIB, the mempool and the
+// slow path. The stats file (steer run --stats-file), /api/v1/stats, the
+// Prometheus collector and `steer stats` all read this shape.
+package report
 
 import (
 	"fmt"
 	"io"
+	"net/netip"
 	"sort"
 	"text/tabwriter"
 
-	"github.com/steer-router/steer/cgo/fastpath"
+	"github.com/steer-router/steer/pkg/fwd"
 	"github.com/steer-router/steer/pkg/slowpath"
 )
 
 // Report is what steer did: written as JSON by `steer run --stats-file` and
 // printed as a summary on exit.
 type Report struct {
-	Ports   []PortReport  `json:"ports"`
-	Lcores  []LcoreReport `json:"lcores"`
-	Rings   []RingReport  `json:"rings,omitempty"`
-	RETA    []int         `json:"reta,omitempty"`
-	FIB     FIBReport     `json:"fib"`
-	Totals  Totals        `json:"totals"`
-	Mempool MempoolReport `json:"mempool"`
+	Ports   []Port  `json:"ports"`
+	Lcores  []Lcore `json:"lcores"`
+	Rings   []Ring  `json:"rings,omitempty"`
+	RETA    []int   `json:"reta,omitempty"`
+	FIB     FIB     `json:"fib"`
+	Totals  Totals  `json:"totals"`
+	Mempool Mempool `json:"mempool"`
 	// SlowPath is the control thread's ARP, ICMP and forwarding counters.
 	SlowPath *slowpath.Stats `json:"slow_path,omitempty"`
 }
 
-// PortReport is one port's identity and ethdev counters.
-type PortReport struct {
+// Port is one port's identity and ethdev counters.
+type Port struct {
 	Name      string `json:"name"`
 	PortID    uint16 `json:"port_id"`
 	Driver    string `json:"driver"`
@@ -45,10 +51,10 @@ type PortReport struct {
 	RxNoMbuf  uint64 `json:"rx_nombuf"`
 }
 
-// LcoreReport is one forwarding lcore's counters. RxPackets counts packets
+// Lcore is one forwarding lcore's counters. RxPackets counts packets
 // taken from NIC queues; a worker's share arrives as Local (inline) or
 // FromRings.
-type LcoreReport struct {
+type Lcore struct {
 	Lcore             int               `json:"lcore"`
 	Worker            int               `json:"worker"` // software queue id, -1: not a worker
 	RxPackets         uint64            `json:"rx_packets"`
@@ -67,8 +73,8 @@ type LcoreReport struct {
 	SlowPath          map[string]uint64 `json:"slowpath"`
 }
 
-// RingReport is one (RX lcore, worker) link of the distributor.
-type RingReport struct {
+// Ring is one (RX lcore, worker) link of the distributor.
+type Ring struct {
 	FromLcore   int    `json:"from_lcore"`
 	Worker      int    `json:"worker"`
 	Ring        bool   `json:"ring"` // false: the RX lcore's own share, processed inline
@@ -86,46 +92,52 @@ type Totals struct {
 	SlowPath  map[string]uint64 `json:"slowpath"`
 }
 
-// FIBReport sizes the forwarding table.
-type FIBReport struct {
+// FIB sizes the forwarding table.
+type FIB struct {
 	Entries   int `json:"entries"` // FIB prefixes, local and broadcast /32s included
 	NextHops  int `json:"next_hops"`
 	Routes    int `json:"routes"`    // static routes
 	Neighbors int `json:"neighbors"` // static neighbours
 }
 
-// MempoolReport tracks mbufs: after close every mbuf must be back.
-type MempoolReport struct {
+// Mempool tracks mbufs: after close every mbuf must be back.
+type Mempool struct {
 	Size            int `json:"size"`
 	InUse           int `json:"in_use"` // live snapshots only
 	InUseAfterStop  int `json:"in_use_after_stop"`
 	InUseAfterClose int `json:"in_use_after_close"`
 }
 
-func byReason(names []string, counts []uint64) map[string]uint64 {
-	m := make(map[string]uint64, len(names))
-	for i, n := range names {
-		m[n] = counts[i]
-	}
-	return m
-}
-
-func lcoreReport(id, worker int, c fastpath.Counters) LcoreReport {
-	return LcoreReport{
+// FromCounters is an lcore's report from its C counters.
+func FromCounters(id, worker int, c fwd.LcoreCounters) Lcore {
+	l := Lcore{
 		Lcore: id, Worker: worker, RxPackets: c.Rx, TxPackets: c.Tx, BusyPolls: c.BusyPolls, IdlePolls: c.IdlePolls,
 		HandedOff: c.HandedOff, Local: c.Local, FromRings: c.FromRings, WorkerBursts: c.WorkerBursts,
 		BackpressureSkips: c.BackpressureSkips,
 		SlowRingFull:      c.ExceptionRingFull,
 		ControlTx:         c.ControlTx,
 		ControlTxFull:     c.ControlTxFull,
-		Dropped:           byReason(fastpath.DropReasons, c.Dropped),
-		SlowPath:          byReason(fastpath.SlowReasons, c.SlowPath),
+		Dropped:           make(map[string]uint64, fwd.NumDropReasons),
+		SlowPath:          make(map[string]uint64, fwd.NumSlowReasons),
 	}
+	for r, n := range c.Dropped {
+		l.Dropped[fwd.DropReason(r).String()] = n
+	}
+	for r, n := range c.SlowPath {
+		l.SlowPath[fwd.SlowReason(r).String()] = n
+	}
+	return l
 }
 
-func sumTotals(ls []LcoreReport) Totals {
-	t := Totals{Dropped: byReason(fastpath.DropReasons, make([]uint64, len(fastpath.DropReasons))),
-		SlowPath: byReason(fastpath.SlowReasons, make([]uint64, len(fastpath.SlowReasons)))}
+// Sum adds the lcores up; every reason is present, zeros included.
+func Sum(ls []Lcore) Totals {
+	t := Totals{Dropped: map[string]uint64{}, SlowPath: map[string]uint64{}}
+	for r := fwd.DropReason(0); r < fwd.NumDropReasons; r++ {
+		t.Dropped[r.String()] = 0
+	}
+	for r := fwd.SlowReason(0); r < fwd.NumSlowReasons; r++ {
+		t.SlowPath[r.String()] = 0
+	}
 	for _, l := range ls {
 		t.RxPackets += l.RxPackets
 		t.TxPackets += l.TxPackets
@@ -181,4 +193,15 @@ func printReasons(w io.Writer, what string, m map[string]uint64) {
 	for _, k := range keys {
 		fmt.Fprintf(w, "  %s=%d", k, m[k])
 	}
+}
+
+// Neighbor is one entry of the neighbour (ARP) table.
+type Neighbor struct {
+	IP    netip.Addr `json:"ip"`
+	MAC   string     `json:"mac,omitempty"` // "" while incomplete or failed
+	Port  string     `json:"port"`
+	State string     `json:"state"` // static | incomplete | reachable | stale | probe | failed
+	// Static entries come from the config or the API and always win over
+	// what ARP learns.
+	Static bool `json:"static"`
 }

@@ -1,7 +1,0 @@
-package fastpath
-
-/*
-#cgo pkg-config: libdpdk
-#cgo CFLAGS: -O3 -Wall -Wextra -Werror -Wno-unused-parameter
-*/
-import "C"

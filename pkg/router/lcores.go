@@ -1,0 +1,144 @@
+package router
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/steer-router/steer/cgo/dataplane"
+	"github.com/steer-router/steer/cgo/dpdk/eal"
+	"github.com/steer-router/steer/cgo/dpdk/ring"
+)
+
+// link is a distributor ring from an RX lcore to a worker.
+type link struct {
+	from, to int // lcore ids
+	worker   int
+	r        *ring.Ring
+}
+
+// addLcores creates every lcore context and, where ports use the
+// distributor, one SPSC ring per (RX lcore, worker) pair; an lcore that is
+// RX and worker handles its own share inline (no ring).
+func (r *Router) addLcores() error {
+	dp := r.dp
+	workers := map[int]int{} // lcore id -> software queue id
+	for _, lc := range r.cfg.Lcores {
+		if lc.Worker {
+			workers[lc.Lcore] = len(workers)
+		}
+	}
+	distributing := false
+	for _, p := range r.ports {
+		distributing = distributing || p.steer == "distributor"
+	}
+	if len(workers) > 0 && !distributing {
+		return errors.New("lcores: some lcores are workers (worker: true) but no port uses the distributor: nothing would feed them; set a port's steering to distributor (or auto on a device without RSS)")
+	}
+	if distributing {
+		d := r.cfg.Distributor
+		if err := dp.SetDistributor(len(workers), d.RetaSize, d.Burst, d.OnFull == "backpressure"); err != nil {
+			return err
+		}
+	}
+	var order []*dataplane.Lcore
+	for _, lc := range r.cfg.Lcores {
+		var rx []dataplane.RxQueue
+		for _, q := range lc.Rx {
+			p := r.portByName(q.Port)
+			rx = append(rx, dataplane.RxQueue{Port: uint16(p.id), Queue: uint16(q.Queue),
+				Distribute: p.steer == "distributor", Prefetch: p.cfg.IsPCI(), HWChecksum: p.rxCksumOffload()})
+		}
+		w, ok := workers[lc.Lcore]
+		if !ok {
+			w = -1
+		}
+		l, err := dp.AddLcore(lc.Lcore, eal.SocketOf(lc.Lcore), rx, w)
+		if err != nil {
+			return err
+		}
+		order = append(order, l)
+	}
+	for _, from := range order {
+		if !from.Distributes() {
+			continue
+		}
+		for _, to := range order {
+			if to.Worker < 0 {
+				continue
+			}
+			if to == from {
+				if err := dp.Link(from, to, nil); err != nil {
+					return err
+				}
+				continue
+			}
+			rg, err := ring.NewSPSC(fmt.Sprintf("steer_l%d_w%d", from.ID, to.Worker), r.cfg.Distributor.RingSize, eal.SocketOf(to.ID))
+			if err != nil {
+				return err
+			}
+			r.links = append(r.links, &link{from: from.ID, to: to.ID, worker: to.Worker, r: rg})
+			if err := dp.Link(from, to, rg.Ptr()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// freeLinks frees the distributor rings once the workers have drained
+// them. On the EAL main thread.
+func (r *Router) freeLinks() error {
+	var errs []error
+	for _, l := range r.links {
+		if n := l.r.Count(); n > 0 {
+			errs = append(errs, fmt.Errorf("ring lcore %d -> worker %d still holds %d mbufs after the workers drained", l.from, l.worker, n))
+			continue
+		}
+		l.r.Free()
+	}
+	r.links = nil
+	return errors.Join(errs...)
+}
+
+// logLcoreMap logs who polls what and where packets leave, as a table.
+func (r *Router) logLcoreMap() {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-6s %-14s %s\n", "lcore", "role", "polls (port/queue -> tx queue per egress port)")
+	fmt.Fprintf(&b, "%-6d %-14s %s\n", r.cfg.EAL.MainLcore, "main", "control plane (EAL main thread)")
+	steer := map[string]string{}
+	for _, p := range r.ports {
+		steer[p.cfg.Name] = p.steer
+	}
+	txqs := func(recorded int) string {
+		var tx []string
+		for _, p := range r.ports {
+			tx = append(tx, fmt.Sprintf("%s:%d", p.cfg.Name, recorded%p.cfg.TxQueues))
+		}
+		return strings.Join(tx, ",")
+	}
+	for _, l := range r.dp.Lcores() {
+		var qs []string
+		role := ""
+		for _, q := range r.cfg.Lcores {
+			if q.Lcore != l.ID {
+				continue
+			}
+			for _, rq := range q.Rx {
+				if steer[rq.Port] == "distributor" {
+					role = "rx"
+					qs = append(qs, fmt.Sprintf("%s/%d -> workers by flow hash", rq.Port, rq.Queue))
+				} else {
+					role = "rx+fwd"
+					qs = append(qs, fmt.Sprintf("%s/%d -> %s", rq.Port, rq.Queue, txqs(rq.Queue)))
+				}
+			}
+		}
+		if l.Worker >= 0 {
+			role = strings.TrimPrefix(role+"+worker", "+")
+			qs = append(qs, fmt.Sprintf("worker %d -> %s", l.Worker, txqs(l.Worker)))
+		}
+		fmt.Fprintf(&b, "%-6d %-14s %s\n", l.ID, role, strings.Join(qs, "; "))
+	}
+	r.log.Info("lcore map\n" + b.String())
+}

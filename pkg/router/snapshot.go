@@ -1,0 +1,74 @@
+package router
+
+import (
+	"github.com/steer-router/steer/pkg/report"
+)
+
+// Counters reads the live lcore counters (cheap: no DPDK calls).
+func (r *Router) Counters() []report.Lcore {
+	var out []report.Lcore
+	for _, l := range r.dp.Lcores() {
+		out = append(out, report.FromCounters(l.ID, l.Worker, l.Counters()))
+	}
+	return out
+}
+
+// Snapshot reads every live counter: ethdev stats and link state per port,
+// lcore and ring counters, mempool use, the RETA, the FIB and the slow
+// path. Safe from any goroutine while the router runs (ethdev stats and
+// rte_ring_count are read-only calls; lcore counters are plain loads); nil
+// once Stop began. The mempool "after stop/close" fields are left zero.
+func (r *Router) Snapshot() *report.Report {
+	var rep *report.Report
+	r.whileRunning(func() error { rep = r.snapshot(); return nil }) //nolint:errcheck // nil when stopping
+	return rep
+}
+
+func (r *Router) snapshot() *report.Report {
+	rep := &report.Report{}
+	r.lcoreReports(rep)
+	for _, p := range r.ports {
+		pr := r.portReport(p)
+		if l, err := p.id.Link(); err == nil {
+			pr.LinkUp, pr.LinkMbps = l.Up, l.SpeedMbps
+		}
+		rep.Ports = append(rep.Ports, pr)
+	}
+	rep.Mempool.Size = r.pool.Size()
+	rep.Mempool.InUse = r.pool.InUse()
+	rep.FIB = r.fibReport()
+	rep.SlowPath = r.slow.stats()
+	return rep
+}
+
+// lcoreReports fills the lcore, ring, RETA and total parts of rep.
+func (r *Router) lcoreReports(rep *report.Report) {
+	rep.Lcores = r.Counters()
+	rep.Totals = report.Sum(rep.Lcores)
+	rep.RETA = r.reta()
+	occupancy := map[[2]int]int{}
+	for _, l := range r.links {
+		occupancy[[2]int{l.from, l.worker}] = l.r.Count()
+	}
+	for _, l := range r.dp.Lcores() {
+		for _, c := range l.Links() {
+			rep.Rings = append(rep.Rings, report.Ring{FromLcore: l.ID, Worker: c.Worker, Ring: c.Ring,
+				Enqueued: c.Handed, DroppedFull: c.DroppedFull, Occupancy: occupancy[[2]int{l.ID, c.Worker}]})
+		}
+	}
+}
+
+func (r *Router) fibReport() report.FIB {
+	st := r.rib.Stats()
+	return report.FIB{Entries: st.Entries, NextHops: st.NextHops, Routes: st.Routes, Neighbors: st.Neighbors}
+}
+
+func (r *Router) portReport(p *port) report.Port {
+	pr := report.Port{Name: p.cfg.Name, PortID: uint16(p.id), Driver: p.info.Driver, MAC: p.mac.String(),
+		RxQueues: p.cfg.RxQueues, TxQueues: p.cfg.TxQueues, Steering: p.steer}
+	if s, err := p.id.Stats(); err == nil {
+		pr.RxPackets, pr.TxPackets, pr.RxBytes, pr.TxBytes = s.RxPackets, s.TxPackets, s.RxBytes, s.TxBytes
+		pr.RxMissed, pr.RxErrors, pr.TxErrors, pr.RxNoMbuf = s.RxMissed, s.RxErrors, s.TxErrors, s.RxNoMbuf
+	}
+	return pr
+}
