@@ -21,6 +21,8 @@ import (
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
+
+	"github.com/steer-router/steer/pkg/inet"
 )
 
 // Operation codes (RFC 826 ar$op).
@@ -33,8 +35,7 @@ const (
 const EtherType = 0x0806
 
 const (
-	ethHeaderLen = 14
-	arpLen       = 28 // Ethernet/IPv4 ARP body
+	arpLen = 28 // Ethernet/IPv4 ARP body
 	// MinFrameLen is the length of every frame this package builds: the
 	// Ethernet minimum of 64 bytes less the 4-byte FCS the NIC adds.
 	MinFrameLen = 60
@@ -66,16 +67,16 @@ type Packet struct {
 // RFC 826 and RFC 5227 for what the caller should refuse to learn.
 func Parse(frame []byte) (Packet, error) {
 	var p Packet
-	if len(frame) < ethHeaderLen {
+	if len(frame) < inet.EthHeaderLen {
 		return p, fmt.Errorf("arp: frame of %d bytes is shorter than an Ethernet header (14)", len(frame))
 	}
 	if et := binary.BigEndian.Uint16(frame[12:14]); et != EtherType {
 		return p, fmt.Errorf("arp: ethertype %#04x is not ARP (0x0806)", et)
 	}
-	if len(frame) < ethHeaderLen+arpLen {
-		return p, fmt.Errorf("arp: truncated: frame of %d bytes, Ethernet/IPv4 ARP needs %d", len(frame), ethHeaderLen+arpLen)
+	if len(frame) < inet.EthHeaderLen+arpLen {
+		return p, fmt.Errorf("arp: truncated: frame of %d bytes, Ethernet/IPv4 ARP needs %d", len(frame), inet.EthHeaderLen+arpLen)
 	}
-	a := frame[ethHeaderLen:]
+	a := frame[inet.EthHeaderLen:]
 	if htype := binary.BigEndian.Uint16(a[0:2]); htype != 1 {
 		return p, fmt.Errorf("arp: hardware type %d, only Ethernet (1) is supported", htype)
 	}

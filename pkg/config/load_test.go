@@ -313,27 +313,6 @@ func TestEmptyDocument(t *testing.T) {
 	}
 }
 
-func TestProblemFormat(t *testing.T) {
-	cases := []struct {
-		p    Problem
-		want string
-	}{
-		{Problem{Field: "ports[1].mtu", Value: "20000", Msg: "must be 68..9000"}, `ports[1].mtu: must be 68..9000 (value "20000")`},
-		{Problem{Field: "ports", Msg: "at least one port is required"}, `ports: at least one port is required`},
-		{Problem{Field: "eal.file_prefix", Value: `a"b`, Msg: "bad"}, `eal.file_prefix: bad (value "a\"b")`},
-		{Problem{Msg: "document"}, `document`},
-	}
-	for _, tc := range cases {
-		if got := tc.p.Error(); got != tc.want {
-			t.Errorf("Error() = %q, want %q", got, tc.want)
-		}
-	}
-	ps := Problems{cases[0].p, cases[1].p}
-	if got, want := ps.Error(), cases[0].want+"\n"+cases[1].want; got != want {
-		t.Errorf("Problems.Error() = %q, want %q", got, want)
-	}
-}
-
 // Keys are matched case-insensitively (viper lower-cases them).
 func TestKeyCase(t *testing.T) {
 	cfg := mustParse(t, []byte(strings.Replace(strings.Replace(minimal, "eal:", "EAL:", 1), "name: lan", "Name: lan", 1)))

@@ -9,6 +9,8 @@ import (
 	"net/netip"
 	"os"
 	"time"
+
+	"github.com/steer-router/steer/pkg/inet"
 )
 
 // Config is the whole configuration of one steer process.
@@ -149,7 +151,7 @@ type Neighbor struct {
 	Port string `mapstructure:"port"`
 
 	Addr netip.Addr `mapstructure:"-"` // derived
-	HW   [6]byte    `mapstructure:"-"` // derived
+	HW   inet.MAC   `mapstructure:"-"` // derived
 }
 
 // Metrics configures the HTTP endpoint (/metrics, /healthz, /api/v1/...).

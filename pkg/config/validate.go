@@ -444,7 +444,7 @@ func (v *validator) neighbors(c *Config) {
 	seen := map[netip.Addr]string{}
 	for i := range c.Neighbors {
 		n := &c.Neighbors[i]
-		n.Addr, n.HW = netip.Addr{}, [6]byte{}
+		n.Addr, n.HW = netip.Addr{}, inet.MAC{}
 		f := fmt.Sprintf("neighbors[%d]", i)
 
 		port, portOK := c.Port(n.Port)
@@ -470,15 +470,15 @@ func (v *validator) neighbors(c *Config) {
 	}
 }
 
-func (v *validator) mac(f, s string) ([6]byte, bool) {
+func (v *validator) mac(f, s string) (inet.MAC, bool) {
 	if s == "" {
 		v.add(f, "", "required: a unicast MAC like 02:00:00:00:00:02")
-		return [6]byte{}, false
+		return inet.MAC{}, false
 	}
 	hw, err := inet.ParseMAC(s)
 	if err != nil {
 		v.add(f, s, "%v", err)
-		return [6]byte{}, false
+		return inet.MAC{}, false
 	}
 	return hw, true
 }

@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/steer-router/steer/pkg/inet"
 )
 
 type kv struct {
@@ -314,8 +316,8 @@ func TestDerived(t *testing.T) {
 	check("Routes[1].Net", cfg.Routes[1].Net, netip.MustParsePrefix("0.0.0.0/0"))
 	check("Routes[1].Gateway", cfg.Routes[1].Gateway, netip.MustParseAddr("192.0.2.2"))
 	check("Neighbors[0].Addr", cfg.Neighbors[0].Addr, netip.MustParseAddr("10.0.0.2"))
-	check("Neighbors[0].HW", cfg.Neighbors[0].HW, [6]byte{2, 0, 0, 0, 0, 2})
-	check("Neighbors[1].HW", cfg.Neighbors[1].HW, [6]byte{2, 0, 0, 0, 0, 3})
+	check("Neighbors[0].HW", cfg.Neighbors[0].HW, inet.MAC{2, 0, 0, 0, 0, 2})
+	check("Neighbors[1].HW", cfg.Neighbors[1].HW, inet.MAC{2, 0, 0, 0, 0, 3})
 
 	// The values typed in the file arrive unchanged.
 	check("EAL.Huge", cfg.EAL.Huge, false)
@@ -399,7 +401,7 @@ func TestDerivedOnlyWhenValid(t *testing.T) {
 	if cfg.Routes[1].Net.IsValid() || !cfg.Routes[1].Gateway.IsValid() {
 		t.Errorf("routes[1]: Net %v should be zero, Gateway %v set", cfg.Routes[1].Net, cfg.Routes[1].Gateway)
 	}
-	if cfg.Neighbors[0].HW != [6]byte{} || !cfg.Neighbors[0].Addr.IsValid() {
+	if cfg.Neighbors[0].HW != (inet.MAC{}) || !cfg.Neighbors[0].Addr.IsValid() {
 		t.Errorf("neighbors[0]: HW %v should be zero, Addr %v set", cfg.Neighbors[0].HW, cfg.Neighbors[0].Addr)
 	}
 	if len(cfg.Ports[0].Prefixes) != 1 {

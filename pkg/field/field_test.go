@@ -19,6 +19,10 @@ func TestErrorText(t *testing.T) {
 			t.Errorf("%#v: %q, want %q", c.e, got, c.want)
 		}
 	}
+	es := Errors{{Field: "a", Msg: "x"}, {Field: "b", Msg: "y"}}
+	if got := es.Error(); got != "a: x\nb: y" {
+		t.Errorf("Errors: %q", got)
+	}
 }
 
 func TestIn(t *testing.T) {

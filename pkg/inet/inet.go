@@ -66,6 +66,9 @@ func ParseAddr(s string) (netip.Addr, error) {
 	return a, nil
 }
 
+// EthHeaderLen is the length of an Ethernet header without VLAN tags.
+const EthHeaderLen = 14
+
 // MAC is an Ethernet address. Comparable, so it can key a map.
 type MAC [6]byte
 

@@ -3,7 +3,6 @@ package router
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"unsafe"
 
@@ -76,7 +75,7 @@ func (r *Router) setupSlowPath(socket int) error {
 	}, ports, slowEnv{r}, r.log.Named("slowpath"))
 	for _, n := range r.cfg.Neighbors {
 		p := r.portByName(n.Port)
-		if err := s.sp.Neighbors().AddStatic(int(p.id), n.Addr, net.HardwareAddr(n.HW[:])); err != nil {
+		if err := s.sp.Neighbors().AddStatic(int(p.id), n.Addr, n.HW.HW()); err != nil {
 			return fmt.Errorf("neighbors: %s on %s: %w", n.Addr, n.Port, err)
 		}
 	}

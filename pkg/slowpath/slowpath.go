@@ -226,11 +226,11 @@ func (s *SlowPath) handle(e fwd.Exception) {
 		s.arpIn(int(e.Port), e.Frame)
 		return
 	}
-	if len(e.Frame) < ethHeaderLen+ipv4.MinHeaderLen {
+	if len(e.Frame) < inet.EthHeaderLen+ipv4.MinHeaderLen {
 		s.drop("malformed")
 		return
 	}
-	pkt := e.Frame[ethHeaderLen:]
+	pkt := e.Frame[inet.EthHeaderLen:]
 	switch e.Reason {
 	case fwd.SlowLocal:
 		s.local(int(e.Port), pkt, e.L2Broadcast)
@@ -464,8 +464,6 @@ func (s *SlowPath) toHop(hop fwd.NextHop, dst netip.Addr, pkt []byte) bool {
 	return true
 }
 
-const ethHeaderLen = 14
-
 // sendIP frames pkt for mac on port and sends it; a transit packet (not
 // from one of our addresses) gets its TTL decremented on the way out.
 func (s *SlowPath) sendIP(port int, mac net.HardwareAddr, pkt []byte) bool {
@@ -476,11 +474,11 @@ func (s *SlowPath) sendIP(port int, mac net.HardwareAddr, pkt []byte) bool {
 	if _, ours := s.ours[netip.AddrFrom4([4]byte(pkt[12:16]))]; !ours {
 		ipv4.DecrementTTL(pkt)
 	}
-	f := make([]byte, ethHeaderLen+len(pkt), max(ethHeaderLen+len(pkt), 60))
+	f := make([]byte, inet.EthHeaderLen+len(pkt), max(inet.EthHeaderLen+len(pkt), 60))
 	copy(f, mac)
 	copy(f[6:], p.MAC)
 	binary.BigEndian.PutUint16(f[12:], 0x0800)
-	copy(f[ethHeaderLen:], pkt)
+	copy(f[inet.EthHeaderLen:], pkt)
 	f = f[:cap(f)] // pad to the Ethernet minimum
 	return s.send(port, f)
 }

@@ -10,6 +10,8 @@ import (
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
+
+	"github.com/steer-router/steer/pkg/ipv4"
 )
 
 // Proto is the IP protocol of a generated packet.
@@ -286,31 +288,13 @@ func (p *Packet) mutate(b []byte) []byte {
 // IPv4Checksum computes the header checksum of hdr, treating its checksum
 // field (bytes 10-11) as zero.
 func IPv4Checksum(hdr []byte) uint16 {
-	var s uint32
-	for i := 0; i+1 < len(hdr); i += 2 {
-		if i == 10 {
-			continue
-		}
-		s += uint32(hdr[i])<<8 | uint32(hdr[i+1])
+	c := append([]byte(nil), hdr...)
+	if len(c) >= 12 {
+		c[10], c[11] = 0, 0
 	}
-	if len(hdr)%2 == 1 {
-		s += uint32(hdr[len(hdr)-1]) << 8
-	}
-	for s > 0xffff {
-		s = s&0xffff + s>>16
-	}
-	return ^uint16(s)
+	return ipv4.Checksum(c)
 }
 
 // IPv4ChecksumValid reports whether hdr (the whole IPv4 header, options
 // included) sums to 0xffff in one's complement, as a receiver checks it.
-func IPv4ChecksumValid(hdr []byte) bool {
-	var s uint32
-	for i := 0; i+1 < len(hdr); i += 2 {
-		s += uint32(hdr[i])<<8 | uint32(hdr[i+1])
-	}
-	for s > 0xffff {
-		s = s&0xffff + s>>16
-	}
-	return s == 0xffff
-}
+func IPv4ChecksumValid(hdr []byte) bool { return ipv4.Sum(hdr) == 0xffff }
