@@ -49,14 +49,6 @@ func (s *sample) fail(err error) {
 	s.OK, s.Error = false, &msg
 }
 
-// others is the CPU other processes took in the window (0 without one).
-func (s *sample) others() float64 {
-	if s.window == nil {
-		return 0
-	}
-	return s.CPUOthers
-}
-
 // steerCounters are the figures of steer's --stats-file kept in
 // results.json.
 type steerCounters struct {
