@@ -21,10 +21,10 @@ var goBenchmarks = []struct {
 	args []string // before -count 1 and the package
 	note string   // the footnote of the table when it gave figures
 }{
-	{"./cgo/fib/", []string{"-run", "^$", "-bench", "Load1M", "-benchtime", "1x"},
+	{"./cgo/dpdk/fib/", []string{"-run", "^$", "-bench", "Load1M", "-benchtime", "1x"},
 		"Load1M is rte_fib (DIR24_8 + RIB) create + sorted bulk add of 1M random /16-/28 prefixes (66% /24, 3.5% longer)"},
-	{"./pkg/router/load1m/", []string{"-run", "AddRoutes1M", "-bench", "AddRoutes1M", "-v"},
-		"RouterAddRoutes is steer's own load of such 1M static routes (4 gateways) through Router.AddRoutes while it forwards"},
+	{"./pkg/router/", []string{"-run", "^$", "-bench", "AddRoutes1M", "-benchtime", "1x", "-v"},
+		"RouterAddRoutes is steer's own load of such 1M static routes (4 gateways) through the route table (pkg/rib) into a forwarding router"},
 }
 
 // goInfo is results.json control_plane.info.
@@ -46,7 +46,7 @@ type goResult struct {
 var (
 	// BenchmarkLoad1M/routes=1000000-2  1  389552631 ns/op  2567073 routes/s
 	benchLine = regexp.MustCompile(`(?m)^Benchmark(\w+)/routes=(\d+)-\d+\s+\d+\s+(\d+) ns/op\s+([\d.]+) routes/s`)
-	// TestAddRoutes1M logs "... into a forwarding router: load 1.8s (0.55 M routes/s)"
+	// BenchmarkAddRoutes1M logs "... into a forwarding router: load 1.8s (0.55 M routes/s)"
 	addRoutesLine = regexp.MustCompile(`Router\.AddRoutes into a forwarding router: load ([\d.]+)(m?s) \(([\d.]+) M routes/s\)`)
 )
 
