@@ -10,9 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"unsafe"
 
 	"github.com/steer-router/steer/cgo/dpdk/fib"
 	"github.com/steer-router/steer/pkg/fwd"
+	"github.com/steer-router/steer/pkg/inet"
 )
 
 // The Dataplane is the FIB the route table (pkg/rib) writes: next hops
@@ -187,4 +189,27 @@ func (d *Dataplane) freeHop() (uint32, error) {
 func (d *Dataplane) ReleaseNextHop(idx uint32) {
 	token := C.rte_rcu_qsbr_start(d.dp.qsv)
 	d.nh.free = append(d.nh.free, freedHop{idx: idx, token: uint64(token)})
+}
+
+// Lookup is what the fast path's FIB gives dst now, read back from the C
+// tables: the next hop (MACs and kind as the lcores see them). For
+// troubleshooting and for tests that hold the FIB to the route table; not
+// safe against a concurrent change (pkg/rib's lock serialises them).
+func (d *Dataplane) Lookup(dst netip.Addr) (fwd.NextHop, bool) {
+	v, ok := d.fib.Lookup(dst)
+	if !ok || v == C.STEER_FIB_RECYCLED || v-1 >= uint64(d.dp.fib.nh_cap) {
+		return fwd.NextHop{}, false
+	}
+	e := unsafe.Slice(d.dp.fib.nh, d.dp.fib.nh_cap)[v-1]
+	h := fwd.NextHop{Kind: fwd.NextHopKind(e.kind), Port: uint16(e.port)}
+	dstMAC := *(*[6]byte)(unsafe.Pointer(&e.dst))
+	switch h.Kind {
+	case fwd.Forward:
+		h.MAC = inet.MAC(dstMAC)
+	case fwd.Unresolved:
+		if via := netip.AddrFrom4([4]byte(dstMAC[:4])); via != netip.IPv4Unspecified() {
+			h.Via = via
+		}
+	}
+	return h, true
 }

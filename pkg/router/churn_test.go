@@ -161,6 +161,9 @@ neighbors: [{ip: "203.0.113.2", mac: "02:00:00:00:00:03", port: wan}]
 		}
 	}
 
+	// What the C FIB holds is what the route table says, entry by entry.
+	checkFIBMatchesRIB(t, r)
+
 	rep, err := r.Stop()
 	stopped = true
 	if err != nil {
@@ -180,6 +183,24 @@ neighbors: [{ip: "203.0.113.2", mac: "02:00:00:00:00:03", port: wan}]
 	}
 	if rep.Mempool.InUseAfterClose != 0 {
 		t.Errorf("mbuf leak: %d in use after close", rep.Mempool.InUseAfterClose)
+	}
+}
+
+// checkFIBMatchesRIB looks every entry of the route table up in the data
+// plane's own FIB and next-hop table: the next hops must be the same.
+func checkFIBMatchesRIB(t *testing.T, r *Router) {
+	t.Helper()
+	routes := r.Routes(true)
+	if len(routes) == 0 {
+		t.Fatal("the route table is empty")
+	}
+	for _, rt := range routes {
+		a := rt.Prefix.Addr()
+		want, _ := r.Lookup(a) // a longer prefix may hold the first address
+		got, ok := r.dp.Lookup(a)
+		if !ok || got != want.NextHop {
+			t.Errorf("%s (entry %s): the FIB gives %+v (%v), the route table %+v", a, rt.Prefix, got, ok, want.NextHop)
+		}
 	}
 }
 

@@ -68,6 +68,7 @@ neighbors: [{ip: "203.0.113.2", mac: "02:00:00:00:00:03", port: wan}]
 		for r.Counters()[0].TxPackets < 500 && time.Now().Before(deadline) {
 			time.Sleep(time.Millisecond) // polling the counter, bounded by the deadline
 		}
+		checkFIBMatchesRIB(t, r)
 		if got := r.Snapshot().Ports[0].MAC; got != macs[0].String() {
 			t.Errorf("round %d: lan MAC %s, the traffic was made for %s", round, got, macs[0])
 		}
