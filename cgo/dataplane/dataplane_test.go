@@ -27,7 +27,7 @@ var pcapDir string
 // distributor test's traffic (distributor_test.go).
 func TestMain(m *testing.M) {
 	var err error
-	if pcapDir, err = os.MkdirTemp("", "steer-fastpath-"); err != nil {
+	if pcapDir, err = os.MkdirTemp("", "steer-dataplane-"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}

@@ -357,7 +357,7 @@ func TestPutRETABadInput(t *testing.T) {
 
 func TestPutRETARouterErrors(t *testing.T) {
 	f := distributor()
-	f.setErr = errors.New("fastpath: RETA bucket 0 -> worker 9, have 2 workers")
+	f.setErr = errors.New("dataplane: RETA bucket 0 -> worker 9, have 2 workers")
 	r := do(t, New(f, Options{}), "PUT", "/api/v1/reta", `{"reta":[0,1,0,1,0,1,0,1]}`)
 	if r.code != 400 || jsonErr(t, r).Field != "reta" {
 		t.Errorf("SetRETA error: %d %s", r.code, r.body)

@@ -7,7 +7,7 @@
 // DPDK 22.11's rte_fib has no RCU integration: a delete (or an add that
 // makes a tbl8 group uniform) frees the group and zeroes it at once, and a
 // later add may reuse it. What readers need to stay safe is the caller's
-// business; pkg/router and cgo/fastpath say how steer does it.
+// business; cgo/dataplane (fib.go) says how steer does it.
 package fib
 
 /*
