@@ -1,5 +1,9 @@
 package neigh
 
+// One file for the table on purpose: its states, timers, queue and bounds
+// are one state machine (doc.go draws it), and every transition touches
+// all of them under the one lock.
+
 import (
 	"bytes"
 	"container/heap"
