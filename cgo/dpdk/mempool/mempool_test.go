@@ -6,6 +6,7 @@ import (
 
 	"github.com/steer-router/steer/cgo/dpdk/ealtest"
 	"github.com/steer-router/steer/cgo/dpdk/mempool"
+	"github.com/steer-router/steer/cgo/dpdk/mempool/mempooltest"
 )
 
 func TestMain(m *testing.M) { ealtest.Main(m) }
@@ -19,11 +20,11 @@ func TestPoolCounts(t *testing.T) {
 	if p.Size() != 1023 || p.InUse() != 0 || p.Available() != 1023 {
 		t.Errorf("new pool: size %d, in use %d, available %d", p.Size(), p.InUse(), p.Available())
 	}
-	ms := mempool.AllocForTest(p, 10)
+	ms := mempooltest.Alloc(p, 10)
 	if p.InUse() != 10 {
 		t.Errorf("after taking 10 mbufs, in use = %d", p.InUse())
 	}
-	mempool.FreeForTest(ms)
+	mempooltest.Free(ms)
 	if p.InUse() != 0 {
 		t.Errorf("after freeing them, in use = %d", p.InUse())
 	}
