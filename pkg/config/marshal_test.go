@@ -130,9 +130,12 @@ func TestMarshalKeys(t *testing.T) {
 		t.Fatalf("%v\n%s", err, y)
 	}
 	for _, k := range scalarKeys(reflect.TypeOf(Config{}), "") {
-		sec, key, _ := strings.Cut(k, ".")
-		m, _ := tree[sec].(map[string]any)
-		if _, ok := m[key]; !ok {
+		path := strings.Split(k, ".")
+		m := tree
+		for _, sec := range path[:len(path)-1] {
+			m, _ = m[sec].(map[string]any)
+		}
+		if _, ok := m[path[len(path)-1]]; !ok {
 			t.Errorf("key %s missing from\n%s", k, y)
 		}
 	}

@@ -95,10 +95,27 @@ type Mempool struct {
 
 // Distributor tunes the software steering stage.
 type Distributor struct {
-	RingSize int    `mapstructure:"ring_size"`
-	RetaSize int    `mapstructure:"reta_size"`
-	Burst    int    `mapstructure:"burst"`
-	OnFull   string `mapstructure:"on_full"` // drop | backpressure
+	RingSize int     `mapstructure:"ring_size"`
+	RetaSize int     `mapstructure:"reta_size"`
+	Burst    int     `mapstructure:"burst"`
+	OnFull   string  `mapstructure:"on_full"`   // drop | backpressure
+	MaxStall string  `mapstructure:"max_stall"` // backpressure: longest wait for ring room ("100us")
+	Hash     string  `mapstructure:"hash"`      // auto | l3 | l4: what makes packets one flow
+	Balance  Balance `mapstructure:"balance"`
+
+	Stall time.Duration `mapstructure:"-"` // derived from MaxStall
+}
+
+// Balance tunes the distributor's balancer: local first, buckets moved to
+// workers while an RX lcore cannot keep up, and back when it can.
+type Balance struct {
+	Mode     string  `mapstructure:"mode"`     // auto | off
+	Interval string  `mapstructure:"interval"` // how often it measures ("500ms")
+	Busy     float64 `mapstructure:"busy"`     // share of cycles from which an lcore counts as saturated
+	MinGain  float64 `mapstructure:"min_gain"` // a move must promise this much more throughput
+	Hold     string  `mapstructure:"hold"`     // least time between two moves of one RX lcore ("2s")
+
+	Every, HoldFor time.Duration `mapstructure:"-"` // derived
 }
 
 // SlowPath sizes the exception path from the lcores to the control thread.

@@ -397,6 +397,14 @@ func (v *validator) distributor(c *Config) {
 	v.pow2Range("distributor.reta_size", d.RetaSize, 1, MaxRETA)
 	v.intRange("distributor.burst", d.Burst, 1, MaxBurst)
 	v.oneOf("distributor.on_full", d.OnFull, "drop", "backpressure")
+	c.Distributor.Stall = v.duration("distributor.max_stall", d.MaxStall, 0, time.Second)
+	v.oneOf("distributor.hash", d.Hash, "auto", "l3", "l4")
+	b := &c.Distributor.Balance
+	v.oneOf("distributor.balance.mode", b.Mode, "auto", "off")
+	b.Every = v.duration("distributor.balance.interval", b.Interval, 10*time.Millisecond, time.Minute)
+	b.HoldFor = v.duration("distributor.balance.hold", b.Hold, 0, time.Hour)
+	v.floatRange("distributor.balance.busy", b.Busy, 0.5, 1)
+	v.floatRange("distributor.balance.min_gain", b.MinGain, 0, 1)
 }
 
 func (v *validator) routes(c *Config) {
@@ -568,6 +576,12 @@ func (v *validator) duration(f, s string, lo, hi time.Duration) time.Duration {
 func (v *validator) intRange(f string, n, lo, hi int) {
 	if n < lo || n > hi {
 		v.add(f, strconv.Itoa(n), "must be %d..%d", lo, hi)
+	}
+}
+
+func (v *validator) floatRange(f string, x, lo, hi float64) {
+	if x < lo || x > hi {
+		v.add(f, strconv.FormatFloat(x, 'g', -1, 64), "must be %g..%g", lo, hi)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/steer-router/steer/pkg/inet"
 )
@@ -165,6 +166,11 @@ func TestRules(t *testing.T) {
 		{name: "reta size too big", sets: []kv{s("distributor.reta_size", 8192)}, field: "distributor.reta_size", msg: "1..4096"},
 		{name: "burst zero", sets: []kv{s("distributor.burst", 0)}, field: "distributor.burst", msg: "1..32", value: "0"},
 		{name: "burst too big", sets: []kv{s("distributor.burst", 33)}, field: "distributor.burst", msg: "1..32"},
+		{name: "hash unknown", sets: []kv{s("distributor.hash", "l7")}, field: "distributor.hash", msg: "auto, l3, l4", value: "l7"},
+		{name: "balance mode unknown", sets: []kv{s("distributor.balance.mode", "fast")}, field: "distributor.balance.mode", msg: "auto, off"},
+		{name: "balance busy too low", sets: []kv{s("distributor.balance.busy", 0.2)}, field: "distributor.balance.busy", msg: "0.5..1", value: "0.2"},
+		{name: "balance interval garbage", sets: []kv{s("distributor.balance.interval", "often")}, field: "distributor.balance.interval", msg: "must be a duration"},
+		{name: "max stall too long", sets: []kv{s("distributor.max_stall", "2s")}, field: "distributor.max_stall", msg: "0s..1s"},
 		{name: "on_full unknown", sets: []kv{s("distributor.on_full", "block")}, field: "distributor.on_full", msg: "drop, backpressure", value: "block"},
 
 		// slow path, ARP, ICMP
@@ -335,7 +341,9 @@ func TestDerived(t *testing.T) {
 		{Lcore: 3, Worker: true},
 	})
 	check("Mempool", cfg.Mempool, Mempool{Mbufs: 8191, Cache: 128, DataRoom: 2176})
-	check("Distributor", cfg.Distributor, Distributor{RingSize: 2048, RetaSize: 256, Burst: 16, OnFull: "backpressure"})
+	check("Distributor", cfg.Distributor, Distributor{RingSize: 2048, RetaSize: 256, Burst: 16, OnFull: "backpressure",
+		MaxStall: "100us", Stall: 100 * time.Microsecond, Hash: "auto",
+		Balance: Balance{Mode: "auto", Interval: "500ms", Busy: 0.9, MinGain: 0.05, Hold: "2s", Every: 500 * time.Millisecond, HoldFor: 2 * time.Second}})
 	check("Metrics", cfg.Metrics, Metrics{Listen: "127.0.0.1:9464"})
 	check("Log", cfg.Log, Log{Level: "warn", Format: "json"})
 
