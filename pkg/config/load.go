@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"reflect"
 	"sort"
 	"strconv"
@@ -38,11 +39,14 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	return Parse(data)
+	return parse(data, filepath.Dir(path))
 }
 
-// Parse is Load on YAML already in memory (environment overrides apply too).
-func Parse(yamlBytes []byte) (*Config, error) {
+// Parse is Load on YAML already in memory (environment overrides apply too);
+// a relative routes_file is read from the working directory.
+func Parse(yamlBytes []byte) (*Config, error) { return parse(yamlBytes, "") }
+
+func parse(yamlBytes []byte, dir string) (*Config, error) {
 	settings, err := readSettings(yamlBytes)
 	if err != nil {
 		return nil, err
@@ -50,7 +54,7 @@ func Parse(yamlBytes []byte) (*Config, error) {
 	cfg := &Config{}
 	probs := decode(settings, cfg)
 	applyListDefaults(cfg)
-	probs = append(probs, withoutFollowOns(cfg.Validate(), probs)...)
+	probs = append(probs, withoutFollowOns(cfg.validate(dir), probs)...)
 	if len(probs) > 0 {
 		return nil, probs
 	}

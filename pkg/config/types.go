@@ -21,6 +21,7 @@ type Config struct {
 	Mempool     Mempool     `mapstructure:"mempool"`
 	Distributor Distributor `mapstructure:"distributor"`
 	Routes      []Route     `mapstructure:"routes"`
+	RoutesFile  string      `mapstructure:"routes_file"` // one "PREFIX via GW" per line (routesfile.go)
 	Neighbors   []Neighbor  `mapstructure:"neighbors"`
 	SlowPath    SlowPath    `mapstructure:"slow_path"`
 	FIB         FIB         `mapstructure:"fib"`
@@ -28,6 +29,10 @@ type Config struct {
 	ICMP        ICMP        `mapstructure:"icmp"`
 	Metrics     Metrics     `mapstructure:"metrics"`
 	Log         Log         `mapstructure:"log"`
+
+	// FileRoutes is derived by validation: the routes of RoutesFile (nil
+	// when it has problems). Not in JSON: a full table is large.
+	FileRoutes []FileRoute `mapstructure:"-" json:"-"`
 }
 
 // EAL holds the DPDK environment settings turned into rte_eal_init arguments.

@@ -40,6 +40,7 @@ var (
 var reservedArgs = []string{"-l", "--lcores", "--main-lcore", "--file-prefix", "--no-huge", "-m", "--vdev", "-a", "--allow"}
 
 type validator struct {
+	dir       string // a relative routes_file is read from here ("": the working directory)
 	ps        Problems
 	connected inet.Addresses        // every valid port address, in order (Port: the port's index)
 	own       map[netip.Addr]string // router address -> field naming it
@@ -51,17 +52,21 @@ func (v *validator) add(field, value, format string, args ...any) {
 
 // Validate checks c against every rule and returns all the problems found (nil
 // when there are none). It also fills the derived fields: EAL.LcoreIDs,
-// Port.Prefixes, Route.Net/Gateway and Neighbor.Addr/HW (left zero where the
-// source field is invalid). Defaults are not applied here: Load and Parse
-// apply them before validating.
-func (c *Config) Validate() Problems {
-	v := &validator{own: map[netip.Addr]string{}}
+// Port.Prefixes, Route.Net/Gateway, Neighbor.Addr/HW (left zero where the
+// source field is invalid) and FileRoutes (it reads routes_file, a relative
+// path from the working directory; Load reads it from the config file's).
+// Defaults are not applied here: Load and Parse apply them before validating.
+func (c *Config) Validate() Problems { return c.validate("") }
+
+func (c *Config) validate(dir string) Problems {
+	v := &validator{dir: dir, own: map[netip.Addr]string{}}
 	v.eal(c)
 	v.ports(c)
 	v.lcoreMap(c)
 	v.mempool(c)
 	v.distributor(c)
 	v.routes(c)
+	v.routesFile(c)
 	v.neighbors(c)
 	v.slowPath(c)
 	v.metrics(c)
@@ -537,9 +542,7 @@ func (v *validator) slowPath(c *Config) {
 	v.intRange("slow_path.rate", c.SlowPath.Rate, 100, 10000000)
 	v.intRange("fib.max_routes", c.FIB.MaxRoutes, 64, MaxFIBRoutes)
 	v.intRange("fib.tbl8_groups", c.FIB.Tbl8Groups, 16, MaxTbl8Groups)
-	if n := len(c.Routes) + len(c.Neighbors); n > c.FIB.MaxRoutes {
-		v.add("fib.max_routes", strconv.Itoa(c.FIB.MaxRoutes), "must hold the %d routes and neighbours configured (and the ports' addresses)", n)
-	}
+	v.fibCapacity(c) // routesfile.go
 	a := &c.ARP
 	a.Reachable = v.duration("arp.reachable_time", a.ReachableTime, time.Second, 24*time.Hour)
 	a.Stale = v.duration("arp.stale_time", a.StaleTime, time.Second, 24*time.Hour)
