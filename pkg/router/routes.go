@@ -28,8 +28,9 @@ func (r *Router) addresses() inet.Addresses {
 }
 
 // buildRIB creates the fast path's FIB (rte_fib) and the route table over
-// it, with the router's own entries and the config's static routes; the
-// static neighbours come with the slow path's neighbour table.
+// it, with the router's own entries and the config's static routes (routes
+// and routes_file, one bulk); the static neighbours come with the slow
+// path's neighbour table.
 func (r *Router) buildRIB(socket int) error {
 	fc := r.cfg.FIB
 	var err error
@@ -42,9 +43,12 @@ func (r *Router) buildRIB(socket int) error {
 	if r.rib, err = rib.New(r.dp, r.addresses(), fc.MaxRoutes); err != nil {
 		return r.fibFull(err)
 	}
-	routes := make([]rib.StaticRoute, len(r.cfg.Routes))
-	for i, rt := range r.cfg.Routes {
-		routes[i] = rib.StaticRoute{Prefix: rt.Net, Via: rt.Gateway}
+	routes := make([]rib.StaticRoute, 0, len(r.cfg.Routes)+len(r.cfg.FileRoutes))
+	for _, rt := range r.cfg.Routes {
+		routes = append(routes, rib.StaticRoute{Prefix: rt.Net, Via: rt.Gateway})
+	}
+	for _, rt := range r.cfg.FileRoutes {
+		routes = append(routes, rib.StaticRoute{Prefix: rt.Net, Via: rt.Gateway})
 	}
 	if err := r.rib.AddStatic(routes...); err != nil {
 		return r.fibFull(err)
