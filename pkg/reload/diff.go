@@ -1,6 +1,7 @@
 // Package reload applies a changed config file to a running router (SIGHUP):
-// static routes and neighbours change live; anything else needs a restart,
-// and a reload that would need one is refused as a whole.
+// static routes (routes and routes_file, which is read again) and
+// neighbours change live; anything else needs a restart, and a reload that
+// would need one is refused as a whole.
 //
 // The pure parts are Diff (what to change, in a safe order) and
 // RestartFields (which other settings differ); Apply makes the changes
@@ -25,7 +26,8 @@ type Neighbor struct {
 }
 
 // State is what a reload can change without a restart: the static routes
-// (prefix -> gateway) and static neighbours (IP -> MAC and port).
+// of routes and routes_file (prefix -> gateway; validation keeps a prefix
+// in one of them) and static neighbours (IP -> MAC and port).
 type State struct {
 	Routes    map[netip.Prefix]netip.Addr
 	Neighbors map[netip.Addr]Neighbor
@@ -33,8 +35,11 @@ type State struct {
 
 // FromConfig is the state a validated config asks for.
 func FromConfig(c *config.Config) State {
-	s := State{Routes: map[netip.Prefix]netip.Addr{}, Neighbors: map[netip.Addr]Neighbor{}}
+	s := State{Routes: make(map[netip.Prefix]netip.Addr, len(c.Routes)+len(c.FileRoutes)), Neighbors: map[netip.Addr]Neighbor{}}
 	for _, r := range c.Routes {
+		s.Routes[r.Net] = r.Gateway
+	}
+	for _, r := range c.FileRoutes {
 		s.Routes[r.Net] = r.Gateway
 	}
 	for _, n := range c.Neighbors {
@@ -192,9 +197,10 @@ func (p Plan) Counts() map[Kind]int {
 	return m
 }
 
-// RestartFields compares everything but routes and neighbours (the
-// settings only a restart applies: eal, ports, lcores, mempool,
-// distributor, metrics, log) and returns one entry per difference, naming
+// RestartFields compares everything but routes, routes_file (its path and
+// its routes: both apply live) and neighbours (the settings only a restart
+// applies: eal, ports, lcores, mempool, distributor, fib, metrics, log) and
+// returns one entry per difference, naming
 // the field path as the config spells it: "ports[1].device changed",
 // "lcores[2] added", "eal.args[0] removed". Values are never included (a
 // token may differ). Derived fields (mapstructure "-") are skipped: they
@@ -218,7 +224,7 @@ func diffValue(path string, a, b reflect.Value, out *[]string) {
 			if name == "" {
 				name = strings.ToLower(f.Name)
 			}
-			if path == "" && (name == "routes" || name == "neighbors") {
+			if path == "" && (name == "routes" || name == "routes_file" || name == "neighbors") {
 				continue // applied live
 			}
 			p := name

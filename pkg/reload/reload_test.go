@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/steer-router/steer/pkg/config"
+	"github.com/steer-router/steer/pkg/field"
 	"github.com/steer-router/steer/pkg/inet"
 	"github.com/steer-router/steer/pkg/neigh"
 	"github.com/steer-router/steer/pkg/rib"
@@ -130,12 +131,16 @@ func TestInverse(t *testing.T) {
 }
 
 // fakeRouter records calls; fail names calls (as "add 192.0.2.0/24",
-// "del ...", "addn 203.0.113.2", "deln ...") that return an error.
+// "del ...", "addn 203.0.113.2", "deln ...") that return an error. An
+// AddRoutes call records "add P" per route and the number of routes in
+// batches; it is all or nothing, its errors naming routes[i] as the RIB's
+// do.
 type fakeRouter struct {
-	calls  []string
-	fail   map[string]bool
-	routes map[netip.Prefix]netip.Addr
-	neigh  map[netip.Addr]Neighbor
+	calls   []string
+	batches []int
+	fail    map[string]bool
+	routes  map[netip.Prefix]netip.Addr
+	neigh   map[netip.Addr]Neighbor
 }
 
 func newFake(s State) *fakeRouter {
@@ -151,14 +156,26 @@ func (f *fakeRouter) call(s string) error {
 	return nil
 }
 
-func (f *fakeRouter) AddRoute(p netip.Prefix, via netip.Addr) error {
-	if err := f.call("add " + p.String()); err != nil {
-		return err
+func (f *fakeRouter) AddRoutes(routes ...rib.StaticRoute) error {
+	f.batches = append(f.batches, len(routes))
+	var failed error
+	for i, r := range routes {
+		if err := f.call("add " + r.Prefix.String()); err != nil && failed == nil {
+			failed = field.Errorf("prefix", r.Prefix.String(), "refused add %s", r.Prefix)
+			if len(routes) > 1 {
+				failed = field.Errorf(fmt.Sprintf("routes[%d].prefix", i), r.Prefix.String(), "refused add %s", r.Prefix)
+			}
+		}
+	}
+	if failed != nil {
+		return failed
 	}
 	if f.routes == nil {
 		f.routes = map[netip.Prefix]netip.Addr{}
 	}
-	f.routes[p] = via
+	for _, r := range routes {
+		f.routes[r.Prefix] = r.Via
+	}
 	return nil
 }
 
@@ -214,6 +231,10 @@ func TestApply(t *testing.T) {
 	if !reflect.DeepEqual(f.calls, want) {
 		t.Errorf("calls %v\nwant  %v", f.calls, want)
 	}
+	// Two additions and a gateway change: one call.
+	if !reflect.DeepEqual(f.batches, []int{3}) {
+		t.Errorf("AddRoutes batches %v, want [3]", f.batches)
+	}
 	if !reflect.DeepEqual(res.State, toState) || !reflect.DeepEqual(f.state(), toState) {
 		t.Errorf("after Apply: result state %v, router %v, want %v", res.State, f.state(), toState)
 	}
@@ -230,24 +251,35 @@ func TestApplyAlreadyGone(t *testing.T) {
 	}
 }
 
+// The plan: addn .3, addn .2, del 100.64, then one step (add 100.65,
+// add 100.66, 192.0.2 now via .3), then deln .9. A failed step undoes the
+// steps before it; the route step is all or nothing, and the failure names
+// the route the router refused.
 func TestApplyRollsBack(t *testing.T) {
-	for _, failing := range []string{"addn 203.0.113.3", "del 100.64.0.0/24", "add 100.66.0.0/24", "add 192.0.2.0/24", "deln 203.0.113.9"} {
+	for _, tc := range []struct {
+		failing, change string
+		before          int // changes made before the failed step
+	}{
+		{"addn 203.0.113.3", "neighbour 203.0.113.3 at 02:00:00:00:00:0a on wan added", 0},
+		{"del 100.64.0.0/24", "route 100.64.0.0/24 via 203.0.113.2 removed", 2},
+		{"add 100.66.0.0/24", "route 100.66.0.0/24 via 203.0.113.3 added", 3},
+		{"add 192.0.2.0/24", "route 192.0.2.0/24 now via 203.0.113.3 (was via 203.0.113.2)", 3},
+		{"deln 203.0.113.9", "neighbour 203.0.113.9 at 02:00:00:00:00:0a on wan removed", 6},
+	} {
+		failing := tc.failing
 		t.Run(failing, func(t *testing.T) {
 			f := newFake(fromState)
 			f.fail[failing] = true
 			plan := Diff(fromState, toState)
 			res := Apply(f, fromState, plan)
-			if res.OK() || res.Failed == nil || !strings.Contains(res.Failed.Err.Error(), "refused "+failing) {
+			if res.OK() || res.Failed == nil || !strings.Contains(res.Failed.Err.Error(), "refused "+failing) || res.Failed.Change.String() != tc.change {
 				t.Fatalf("want a failure of %s, got %+v", failing, res.Failed)
 			}
-			// Everything before the failure was undone, newest first.
-			var before Plan
-			for _, c := range plan {
-				if c == res.Failed.Change {
-					break
-				}
-				before = append(before, c)
+			if fe, ok := field.Of(res.Failed.Err); ok && strings.HasPrefix(fe.Field, "routes[") {
+				t.Errorf("the failure names the step's index: %v", fe)
 			}
+			// Everything before the failed step was undone, newest first.
+			before := plan[:tc.before]
 			if len(res.RolledBack) != len(before) || len(res.Applied) != 0 || len(res.RollbackFailed) != 0 {
 				t.Errorf("rolled back %v, applied %v, want the %d changes before the failure undone", strs(res.RolledBack), strs(res.Applied), len(before))
 			}
@@ -266,7 +298,7 @@ func TestApplyRollsBack(t *testing.T) {
 // An undo that fails too stays in effect, and State says so.
 func TestApplyRollbackFails(t *testing.T) {
 	f := newFake(fromState)
-	f.fail["add 192.0.2.0/24"] = true // the change after adding 100.65 and 100.66
+	f.fail["deln 203.0.113.9"] = true // the last change
 	f.fail["del 100.66.0.0/24"] = true
 	res := Apply(f, fromState, Diff(fromState, toState))
 	if res.OK() || len(res.RollbackFailed) != 1 || res.RollbackFailed[0].Change.Prefix != pfx("100.66.0.0/24") {
@@ -508,8 +540,9 @@ func TestReloaderFails(t *testing.T) {
 		t.Errorf("after the rollback the router has %s", got)
 	}
 	errs := messages(logs, zapcore.ErrorLevel)
+	// The two routes were one step, which the router refused as a whole.
 	if len(errs) != 1 || !strings.Contains(errs[0], "reload failed: route 192.0.2.0/24 via 203.0.113.2 added: prefix: refused") ||
-		!strings.Contains(errs[0], "undid the 1 change(s)") {
+		!strings.Contains(errs[0], "undid the 0 change(s)") {
 		t.Errorf("errors %q", errs)
 	}
 	if testutil.ToFloat64(rl.reloads.WithLabelValues("failed")) != 1 || testutil.ToFloat64(rl.lastOK) != 0 {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -34,6 +35,10 @@ type Reloader struct {
 	mu    sync.Mutex
 	cfg   *config.Config // the running config (routes and neighbours: see state)
 	state State          // the file's routes and neighbours as the router has them
+	// start holds the routes and neighbours the router started with until
+	// the first reload makes them state: a full routes_file's map would
+	// otherwise cost start-up a fifth of a second.
+	start *config.Config
 
 	reloads *prometheus.CounterVec
 	lastOK  prometheus.Gauge
@@ -41,9 +46,11 @@ type Reloader struct {
 
 // New returns a reloader for the config at path, which cfg was loaded
 // from and the router started with. It keeps a copy of cfg, so it can be
-// created before the router starts.
+// created before the router starts (cfg.FileRoutes, which nothing
+// changes, is shared).
 func New(path string, cfg *config.Config, log *zap.Logger) *Reloader {
-	rl := &Reloader{path: path, log: log, load: config.Load, cfg: clone(cfg), state: FromConfig(cfg),
+	start := &config.Config{Routes: slices.Clone(cfg.Routes), Neighbors: slices.Clone(cfg.Neighbors), FileRoutes: cfg.FileRoutes}
+	rl := &Reloader{path: path, log: log, load: config.Load, cfg: clone(cfg), start: start,
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "steer_config_reloads_total",
 			Help: "Config reloads (SIGHUP) by result: applied, refused (invalid file or a change that needs a restart) or failed (the router refused a change; the reload was undone).",
@@ -65,7 +72,25 @@ func (rl *Reloader) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{rl.reloads, rl.lastOK}
 }
 
-// clone deep-copies a config (exported fields, derived ones included).
+// maxLogged bounds the changes a reload logs one by one (a routes_file of
+// a full table can change by hundreds of thousands of routes).
+const maxLogged = 100
+
+// lines are the first maxLogged changes of p as text, and a count of the rest.
+func lines(p Plan) []string {
+	out := make([]string, 0, min(len(p), maxLogged+1))
+	for i, c := range p {
+		if i == maxLogged {
+			out = append(out, fmt.Sprintf("and %d more change(s), not logged one by one", len(p)-maxLogged))
+			break
+		}
+		out = append(out, c.String())
+	}
+	return out
+}
+
+// clone deep-copies a config (exported fields, derived ones included, but
+// FileRoutes, which is not JSON: the state keeps the file's routes).
 func clone(c *config.Config) *config.Config {
 	b, err := json.Marshal(c)
 	if err != nil {
@@ -118,6 +143,9 @@ func (rl *Reloader) reload(r Router) Outcome {
 			zap.Strings("fields", fields))
 		return Refused
 	}
+	if rl.start != nil {
+		rl.state, rl.start = FromConfig(rl.start), nil
+	}
 	plan := Diff(rl.state, FromConfig(next))
 	if len(plan) == 0 {
 		rl.log.Info("reload applied: no route or neighbour changed")
@@ -127,20 +155,21 @@ func (rl *Reloader) reload(r Router) Outcome {
 	res := Apply(r, rl.state, plan)
 	rl.state = res.State
 	if !res.OK() {
-		undone := make([]string, len(res.RolledBack))
-		for i, c := range res.RolledBack {
-			undone[i] = c.String()
-		}
+		undone := lines(res.RolledBack)
 		rl.log.Error(fmt.Sprintf("reload failed: %s: %v; undid the %d change(s) made before it, keeping the running routes and neighbours",
 			res.Failed.Change, res.Failed.Err, len(res.RolledBack)),
 			zap.String("failed", res.Failed.Change.String()), zap.Strings("undone", undone))
-		for _, f := range res.RollbackFailed {
+		for i, f := range res.RollbackFailed {
+			if i == maxLogged {
+				rl.log.Error(fmt.Sprintf("reload: could not undo %d more change(s); they stay in effect", len(res.RollbackFailed)-maxLogged))
+				break
+			}
 			rl.log.Error(fmt.Sprintf("reload: could not undo %s: %v; it stays in effect", f.Change, f.Err))
 		}
 		return Failed
 	}
-	for _, c := range res.Applied {
-		rl.log.Info("reload: " + c.String())
+	for _, l := range lines(res.Applied) {
+		rl.log.Info("reload: " + l)
 	}
 	n := plan.Counts()
 	rl.log.Info("reload applied",
