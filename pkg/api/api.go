@@ -8,6 +8,7 @@
 package api
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -40,8 +41,12 @@ type Router interface {
 	metrics.Source
 	RETA() []int
 	SetRETA([]int) error
+	ReleaseRETA() error
 	Routes(all bool) []rib.Route
 	AddRoute(prefix netip.Prefix, via netip.Addr) error
+	// AddRoutes adds or replaces routes all or none; with several, its
+	// field errors name "routes[i]".
+	AddRoutes(routes ...rib.StaticRoute) error
 	DeleteRoute(prefix netip.Prefix) error
 	Neighbors() []report.Neighbor
 	AddNeighbor(ip netip.Addr, mac inet.MAC, port string) error
@@ -63,6 +68,12 @@ type Options struct {
 // MaxBody bounds request bodies (a RETA of 4096 buckets is ~20 KiB).
 const MaxBody = 1 << 20
 
+// MaxRoutesBody bounds a list of routes (POST /api/v1/routes): a million
+// routes are ~50 MB written compactly, ~80 MB indented. The list is parsed
+// as it arrives, entry by entry, before the router is asked: the router's
+// lock is held for the load alone (a million routes: about a second).
+const MaxRoutesBody = 128 << 20
+
 type server struct {
 	r     Router
 	token [sha256.Size]byte
@@ -77,10 +88,13 @@ type server struct {
 //	GET /healthz        200 "ok: forwarding", or 503 with the reason
 //	GET /api/v1/stats   the live report as JSON
 //	GET /api/v1/reta    {"reta": [...], "workers": n}; 404 without a distributor
-//	PUT /api/v1/reta    {"reta": [...]}: replace the RETA (token when configured)
+//	PUT /api/v1/reta    {"reta": [...]}: replace every RX lcore's RETA (-1: the RX lcore
+//	                    itself) and pin it against the balancer (token when configured)
+//	DELETE /api/v1/reta give the RETA back to the balancer (token)
 //	GET /api/v1/routes  {"routes": [{"prefix": "198.51.100.0/24", "source": "static", "via": "203.0.113.2", "next_hop": {...}}]}
 //	                    ?all=1: every FIB entry (own addresses, connected subnets, neighbours) too
-//	POST /api/v1/routes {"prefix": ..., "via": ...}: add or replace a static route (token)
+//	POST /api/v1/routes {"prefix": ..., "via": ...}: add or replace a static route (token);
+//	                    [{"prefix": ..., "via": ...}, ...]: add or replace them all or none, {"added": n}
 //	DELETE /api/v1/routes/{addr}/{bits}: delete one (token); 404 when there is none
 //	GET /api/v1/neighbors  {"neighbors": [{"ip", "mac", "port", "state", "static"}]}
 //	POST /api/v1/neighbors {"ip": ..., "mac": ..., "port": ...}: add or replace a static neighbour (token)
@@ -105,6 +119,7 @@ func New(r Router, o Options) http.Handler {
 	mux.HandleFunc("GET /api/v1/stats", s.stats)
 	mux.HandleFunc("GET /api/v1/reta", s.getRETA)
 	mux.HandleFunc("PUT /api/v1/reta", s.requireToken(s.putRETA))
+	mux.HandleFunc("DELETE /api/v1/reta", s.requireToken(s.deleteRETA))
 	mux.HandleFunc("GET /api/v1/routes", s.getRoutes)
 	mux.HandleFunc("POST /api/v1/routes", s.requireToken(s.postRoute))
 	mux.HandleFunc("DELETE /api/v1/routes/{addr}/{bits}", s.requireToken(s.deleteRoute))
@@ -226,8 +241,8 @@ func (s *server) putRETA(w http.ResponseWriter, req *http.Request) {
 			writeError(w, http.StatusBadRequest, field, "%s is not a worker number (an integer 0..%d)", raw, cur.Workers-1)
 			return
 		}
-		if reta[i] < 0 || reta[i] >= cur.Workers {
-			writeError(w, http.StatusBadRequest, field, "worker %d out of range: %d workers (0..%d)", reta[i], cur.Workers, cur.Workers-1)
+		if reta[i] < -1 || reta[i] >= cur.Workers {
+			writeError(w, http.StatusBadRequest, field, "worker %d out of range: %d workers (0..%d), or -1 for the RX lcore itself", reta[i], cur.Workers, cur.Workers-1)
 			return
 		}
 	}
@@ -235,8 +250,21 @@ func (s *server) putRETA(w http.ResponseWriter, req *http.Request) {
 		writeError(w, http.StatusBadRequest, "reta", "%v", err)
 		return
 	}
-	s.logf("RETA replaced by %s", req.RemoteAddr)
+	s.logf("RETA replaced and pinned by %s", req.RemoteAddr)
 	writeJSON(w, http.StatusOK, retaBody{RETA: reta, Workers: cur.Workers})
+}
+
+// deleteRETA gives the RETA back to the balancer.
+func (s *server) deleteRETA(w http.ResponseWriter, req *http.Request) {
+	if _, ok := s.reta(w); !ok {
+		return
+	}
+	if err := s.r.ReleaseRETA(); err != nil {
+		writeError(w, http.StatusServiceUnavailable, "", "%v", err)
+		return
+	}
+	s.logf("RETA released to the balancer by %s", req.RemoteAddr)
+	w.WriteHeader(http.StatusNoContent)
 }
 
 type routesBody struct {
@@ -259,27 +287,108 @@ func (s *server) getRoutes(w http.ResponseWriter, req *http.Request) {
 	writeJSON(w, http.StatusOK, routesBody{Routes: rs})
 }
 
-func (s *server) postRoute(w http.ResponseWriter, req *http.Request) {
-	var in routeBody
-	if !decodeBody(w, req, &in) {
-		return
-	}
+// parse checks a route's fields; the error names the one at fault.
+func (in routeBody) parse() (rib.StaticRoute, *field.Error) {
 	prefix, err := inet.ParseRoutePrefix(in.Prefix)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "prefix", "%q: %v", in.Prefix, err)
-		return
+		fe := field.Errorf("prefix", "", "%q: %v", in.Prefix, err)
+		return rib.StaticRoute{}, &fe
 	}
 	via, err := inet.ParseAddr(in.Via)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "via", "%q: %v", in.Via, err)
+		fe := field.Errorf("via", "", "%q: %v", in.Via, err)
+		return rib.StaticRoute{}, &fe
+	}
+	return rib.StaticRoute{Prefix: prefix, Via: via}, nil
+}
+
+// postRoute adds one route (a JSON object) or many (a JSON list).
+func (s *server) postRoute(w http.ResponseWriter, req *http.Request) {
+	body := bufio.NewReaderSize(http.MaxBytesReader(w, req.Body, MaxRoutesBody), 64<<10)
+	if first, err := firstByte(body); err == nil && first == '[' {
+		s.postRoutes(w, req, body)
 		return
 	}
+	var in routeBody
+	if !decodeFrom(w, http.MaxBytesReader(w, io.NopCloser(body), MaxBody), &in) {
+		return
+	}
+	rt, fe := in.parse()
+	if fe != nil {
+		writeError(w, http.StatusBadRequest, fe.Field, "%s", fe.Msg)
+		return
+	}
+	prefix, via := rt.Prefix, rt.Via
 	if err := s.r.AddRoute(prefix, via); err != nil {
 		s.changeError(w, err, nil)
 		return
 	}
 	s.logf("route %s via %s added by %s", prefix, via, req.RemoteAddr)
 	writeJSON(w, http.StatusCreated, routeBody{Prefix: prefix.String(), Via: via.String()})
+}
+
+// postRoutes reads a list of routes entry by entry as it arrives (at most
+// MaxRoutesBody bytes), then adds them all or none. Errors name the entry:
+// "routes[3].via".
+func (s *server) postRoutes(w http.ResponseWriter, req *http.Request, body io.Reader) {
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	if _, err := dec.Token(); err != nil { // the '[' firstByte saw
+		bodyError(w, err, "")
+		return
+	}
+	var routes []rib.StaticRoute
+	for i := 0; dec.More(); i++ {
+		var in routeBody
+		if err := dec.Decode(&in); err != nil {
+			bodyError(w, err, fmt.Sprintf("routes[%d]", i))
+			return
+		}
+		rt, fe := in.parse()
+		if fe != nil {
+			e := fe.In(fmt.Sprintf("routes[%d]", i))
+			writeError(w, http.StatusBadRequest, e.Field, "%s", e.Msg)
+			return
+		}
+		routes = append(routes, rt)
+	}
+	if _, err := dec.Token(); err != nil { // ']'
+		bodyError(w, err, "routes")
+		return
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		bodyError(w, trailing(err), "")
+		return
+	}
+	if len(routes) > 0 {
+		if err := s.r.AddRoutes(routes...); err != nil {
+			if fe, ok := field.Of(err); ok && len(routes) == 1 {
+				err = fe.In("routes[0]") // the router names one route's fields alone
+			}
+			s.changeError(w, err, nil)
+			return
+		}
+	}
+	s.logf("%d route(s) added or replaced by %s", len(routes), req.RemoteAddr)
+	writeJSON(w, http.StatusCreated, struct {
+		Added int `json:"added"`
+	}{len(routes)})
+}
+
+// firstByte skips white space and returns the first byte of the body,
+// which stays unread.
+func firstByte(r *bufio.Reader) (byte, error) {
+	for {
+		b, err := r.ReadByte()
+		if err != nil {
+			return 0, err
+		}
+		switch b {
+		case ' ', '\t', '\r', '\n':
+			continue
+		}
+		return b, r.UnreadByte()
+	}
 }
 
 func (s *server) deleteRoute(w http.ResponseWriter, req *http.Request) {
@@ -379,32 +488,53 @@ func (s *server) deleteNeighbor(w http.ResponseWriter, req *http.Request) {
 // decodeBody reads one JSON object of at most MaxBody bytes with no
 // unknown fields into v; otherwise it writes 400 (413 when too large).
 func decodeBody(w http.ResponseWriter, req *http.Request, v any) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, req.Body, MaxBody))
+	return decodeFrom(w, http.MaxBytesReader(w, req.Body, MaxBody), v)
+}
+
+// decodeFrom is decodeBody on a body already bounded.
+func decodeFrom(w http.ResponseWriter, body io.Reader, v any) bool {
+	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
 	if err == nil {
 		var extra json.RawMessage
 		if err2 := dec.Decode(&extra); err2 != io.EOF {
-			err = errors.New("trailing data after the JSON object")
-			var tooBig *http.MaxBytesError
-			if errors.As(err2, &tooBig) {
-				err = err2
-			}
+			err = trailing(err2)
 		}
 	}
 	if err == nil {
 		return true
 	}
+	bodyError(w, err, "")
+	return false
+}
+
+// trailing is the error for what follows a complete JSON value: the body
+// limit when that is what reading further hit.
+func trailing(err error) error {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return err
+	}
+	return errors.New("trailing data after the JSON value")
+}
+
+// bodyError answers a body that does not decode: 400, or 413 when it is
+// too large. in names what was being read inside a list ("routes" for the
+// list itself, "routes[3]" for an entry); "" for a body of one object.
+func bodyError(w http.ResponseWriter, err error, in string) {
 	var tooBig *http.MaxBytesError
 	var syntax *json.SyntaxError
 	var typ *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &tooBig):
 		writeError(w, http.StatusRequestEntityTooLarge, "", "body larger than %d bytes", tooBig.Limit)
+	case (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)) && in != "":
+		writeError(w, http.StatusBadRequest, in, "the body ends inside the list: want [{\"prefix\": ..., \"via\": ...}, ...]")
 	case errors.Is(err, io.EOF):
 		writeError(w, http.StatusBadRequest, "", "empty body: want a JSON object")
 	case errors.As(err, &syntax):
-		writeError(w, http.StatusBadRequest, "", "invalid JSON at byte %d: %v", syntax.Offset, err)
+		writeError(w, http.StatusBadRequest, in, "invalid JSON at byte %d: %v", syntax.Offset, err)
 	case errors.As(err, &typ):
 		field := typ.Field
 		msg := fmt.Sprintf("wrong type: got JSON %s", typ.Value)
@@ -414,14 +544,23 @@ func decodeBody(w http.ResponseWriter, req *http.Request, v any) bool {
 		if field == "" {
 			msg = fmt.Sprintf("expected a JSON object, got %s", typ.Value)
 		}
-		writeError(w, http.StatusBadRequest, field, "%s", msg)
+		writeError(w, http.StatusBadRequest, joinField(in, field), "%s", msg)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		writeError(w, http.StatusBadRequest, name, "unknown field %q", name)
+		writeError(w, http.StatusBadRequest, joinField(in, name), "unknown field %q", name)
 	default:
-		writeError(w, http.StatusBadRequest, "", "invalid JSON: %v", err)
+		writeError(w, http.StatusBadRequest, in, "invalid JSON: %v", err)
 	}
-	return false
+}
+
+func joinField(parent, name string) string {
+	switch {
+	case parent == "":
+		return name
+	case name == "":
+		return parent
+	}
+	return parent + "." + name
 }
 
 // requireToken lets a change through only with the configured bearer token.

@@ -26,17 +26,19 @@ import (
 // fakeRouter is a distributor with reta buckets over workers workers (no
 // RETA when reta is nil); stopped makes Snapshot return nil.
 type fakeRouter struct {
-	mu      sync.Mutex
-	routes  map[netip.Prefix]netip.Addr
-	neigh   map[netip.Addr]report.Neighbor
-	nsets   int // AddNeighbor and DeleteNeighbor calls
-	reta    []int
-	workers int
-	healthy bool
-	reason  string
-	stopped bool
-	setErr  error
-	sets    int
+	mu       sync.Mutex
+	routes   map[netip.Prefix]netip.Addr
+	neigh    map[netip.Addr]report.Neighbor
+	nsets    int // AddNeighbor and DeleteNeighbor calls
+	bulks    int // AddRoutes calls
+	reta     []int
+	workers  int
+	healthy  bool
+	reason   string
+	stopped  bool
+	setErr   error
+	sets     int
+	released int
 }
 
 func (f *fakeRouter) Snapshot() *report.Report {
@@ -70,6 +72,13 @@ func (f *fakeRouter) RETA() []int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]int(nil), f.reta...)
+}
+
+func (f *fakeRouter) ReleaseRETA() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.released++
+	return nil
 }
 
 func (f *fakeRouter) SetRETA(r []int) error {
@@ -107,6 +116,30 @@ func (f *fakeRouter) AddRoute(p netip.Prefix, via netip.Addr) error {
 		f.routes = map[netip.Prefix]netip.Addr{}
 	}
 	f.routes[p] = via
+	return nil
+}
+
+// AddRoutes is AddRoute all or none, its errors naming routes[i] when it
+// is given several (as the RIB's do); bulks counts its calls.
+func (f *fakeRouter) AddRoutes(routes ...rib.StaticRoute) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.bulks++
+	for i, r := range routes {
+		if !netip.MustParsePrefix("203.0.113.0/24").Contains(r.Via) {
+			fe := field.Errorf("via", r.Via.String(), "not on a connected subnet of any port")
+			if len(routes) > 1 {
+				fe = fe.In(fmt.Sprintf("routes[%d]", i))
+			}
+			return fe
+		}
+	}
+	if f.routes == nil {
+		f.routes = map[netip.Prefix]netip.Addr{}
+	}
+	for _, r := range routes {
+		f.routes[r.Prefix] = r.Via
+	}
 	return nil
 }
 
@@ -309,6 +342,14 @@ func TestPutRETA(t *testing.T) {
 	if !strings.Contains(r.body, `"reta":[1,1,1,1,0,0,0,0]`) || !strings.Contains(r.body, `"workers":2`) {
 		t.Errorf("GET after PUT: %s", r.body)
 	}
+	// -1: the RX lcore keeps the bucket.
+	if r := do(t, h, "PUT", "/api/v1/reta", `{"reta":[-1,-1,1,1,0,0,0,0]}`); r.code != 200 || fmt.Sprint(f.RETA()) != "[-1 -1 1 1 0 0 0 0]" {
+		t.Errorf("PUT with local buckets: %d %s, RETA %v", r.code, r.body, f.RETA())
+	}
+	// DELETE gives it back to the balancer.
+	if r := do(t, h, "DELETE", "/api/v1/reta", ""); r.code != 204 || f.released != 1 {
+		t.Errorf("DELETE: %d %s, released %d", r.code, r.body, f.released)
+	}
 }
 
 func TestPutRETABadInput(t *testing.T) {
@@ -330,7 +371,7 @@ func TestPutRETABadInput(t *testing.T) {
 		{"too long", `{"reta":[0,1,0,1,0,1,0,1,0]}`, 400, "reta", "9 entries, want 8"},
 		{"empty list", `{"reta":[]}`, 400, "reta", "0 entries, want 8"},
 		{"worker out of range", `{"reta":[0,1,0,2,0,1,0,1]}`, 400, "reta[3]", "worker 2 out of range"},
-		{"negative worker", `{"reta":[0,1,0,1,0,1,0,-1]}`, 400, "reta[7]", "out of range"},
+		{"negative worker", `{"reta":[0,1,0,1,0,1,0,-2]}`, 400, "reta[7]", "out of range"},
 		{"fraction", `{"reta":[0,1.5,0,1,0,1,0,1]}`, 400, "reta[1]", "not a worker number"},
 		{"string entry", `{"reta":[0,1,"0",1,0,1,0,1]}`, 400, "reta[2]", "not a worker number"},
 		{"null entry", `{"reta":[0,1,0,1,null,1,0,1]}`, 400, "reta[4]", "not a worker number"},
@@ -426,7 +467,7 @@ func TestMethodsAndPaths(t *testing.T) {
 		code         int
 	}{
 		{"POST", "/api/v1/reta", 405},
-		{"DELETE", "/api/v1/reta", 405},
+		{"POST", "/api/v1/reta/x", 404},
 		{"PUT", "/api/v1/stats", 405},
 		{"POST", "/metrics", 405},
 		{"GET", "/api/v1/nope", 404},
@@ -437,7 +478,7 @@ func TestMethodsAndPaths(t *testing.T) {
 			t.Errorf("%s %s: %d, want %d", tc.method, tc.path, r.code, tc.code)
 		}
 	}
-	if r := do(t, h, "DELETE", "/api/v1/reta", ""); !strings.Contains(r.hdr.Get("Allow"), "PUT") {
+	if r := do(t, h, "POST", "/api/v1/reta", ""); !strings.Contains(r.hdr.Get("Allow"), "PUT") {
 		t.Errorf("405 Allow %q", r.hdr.Get("Allow"))
 	}
 }
