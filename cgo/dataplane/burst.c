@@ -17,6 +17,7 @@
 
 #include "dataplane.h"
 #include "checks.h"
+#include "cycles.h"
 #include "punt.h"
 #include "txbuf.h"
 
@@ -240,7 +241,9 @@ process_burst(struct steer_lcore *lc, uint16_t recorded, struct rte_mbuf **pkts,
 void
 steer_process_burst(struct steer_lcore *lc, uint16_t recorded, struct rte_mbuf **pkts, uint16_t n)
 {
+	uint8_t was = role_enter(lc, STEER_ROLE_PROCESS);
 	process_burst(lc, recorded, pkts, n, NULL, BURST_PREFETCH | BURST_HW_CKSUM);
+	role_enter(lc, was);
 }
 
 /* A burst from a NIC queue in run to completion: one port, and what the
@@ -249,6 +252,7 @@ void
 steer_process_rx_burst(struct steer_lcore *lc, const struct steer_rxq *q, struct rte_mbuf **pkts, uint16_t n)
 {
 	const struct steer_port *in = &lc->dp->port[q->port];
+	uint8_t was = role_enter(lc, STEER_ROLE_PROCESS);
 	switch (q->opts) {
 	case 0:
 		process_burst(lc, q->queue, pkts, n, in, 0);
@@ -263,11 +267,16 @@ steer_process_rx_burst(struct steer_lcore *lc, const struct steer_rxq *q, struct
 		process_burst(lc, q->queue, pkts, n, in, BURST_PREFETCH | BURST_HW_CKSUM);
 		break;
 	}
+	role_enter(lc, was);
 }
 
-void
+uint32_t
 steer_flush_all(struct steer_lcore *lc)
 {
-	for (uint16_t i = 0; i < lc->n_txbuf; i++)
+	uint32_t n = 0;
+	for (uint16_t i = 0; i < lc->n_txbuf; i++) {
+		n += lc->txbuf[i].n;
 		txbuf_flush(lc, &lc->txbuf[i]);
+	}
+	return n;
 }

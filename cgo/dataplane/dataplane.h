@@ -14,6 +14,7 @@
  *   punt.h/.c      exceptions to the control thread, its frames back out
  *   flowhash.h     the distributor's flow hash (inline)
  *   distributor.c  RETA, rings to workers, reorder-free bucket moves
+ *   cycles.h       where an lcore's cycles go: busy, idle, by role (inline)
  *   lcore.c        the polling loop of every forwarding lcore
  *   setup.c        creating, wiring and freeing all of the above
  */
@@ -39,6 +40,27 @@
 #define STEER_MAX_LCORES 128     /* RCU reader threads */
 #define STEER_MAX_RETA 4096
 #define STEER_BURST 32
+
+/* What an lcore's cycles go to (pkg/fwd Role), measured in a sample of its
+ * busy loops (cycles.h). */
+#define STEER_ROLES(X)                                                         \
+	X(RX, "rx")             /* polling NIC queues and rings */                \
+	X(HANDOFF, "handoff")   /* hashing flows, handing packets to workers */   \
+	X(PROCESS, "process")   /* the L3 pipeline (burst.c) */                   \
+	X(TX, "tx")             /* sending TX buffers */
+#define STEER_ENUM(e, s) STEER_ROLE_##e,
+enum steer_role { STEER_ROLES(STEER_ENUM) STEER_ROLE_MAX };
+#undef STEER_ENUM
+
+/* The distributor's flow hash (flowhash.h; pkg/config distributor.hash). */
+enum steer_hash_mode {
+	STEER_HASH_AUTO = 0,    /* TCP: 5-tuple; others and fragments: addresses + protocol */
+	STEER_HASH_L3,          /* addresses + protocol */
+	STEER_HASH_L4,          /* TCP and UDP: 5-tuple */
+};
+
+/* A RETA entry: a worker's software queue id, or the RX lcore itself. */
+#define STEER_LOCAL STEER_MAX_WORKERS
 
 /* Kinds of next hop (pkg/fwd NextHopKind). LOCAL and BROADCAST entries are
  * /32s the control plane installs for the router's own and subnet broadcast
@@ -97,12 +119,10 @@ struct steer_dp {
 	uint32_t rx_running;       /* lcores that may still enqueue on rings */
 	uint16_t n_workers;        /* distributor workers, software queue ids 0.. */
 	uint8_t backpressure;      /* on_full: 1 = don't poll while a ring lacks room */
+	uint8_t hash_mode;         /* enum steer_hash_mode */
 	uint16_t burst;            /* distributor RX and ring burst, 1..STEER_BURST */
 	uint32_t reta_mask;        /* reta_size - 1 */
-	uint32_t reta_gen;         /* bumped by every RETA replacement */
-	/* The RETA the control plane wants: bucket -> worker. Each RX lcore
-	 * follows it bucket by bucket, once the old worker has drained. */
-	uint8_t reta_want[STEER_MAX_RETA];
+	uint64_t max_stall_tsc;    /* backpressure waits at most this long for room */
 	uint64_t drain_tsc;        /* flush partial TX buffers after this many cycles */
 	struct steer_fib fib;
 	struct rte_rcu_qsbr *qsv;  /* lcores report quiescent states here */
@@ -129,8 +149,16 @@ struct steer_counters {
 	uint64_t exc_full;         /* slow-path packets freed: exception ring full */
 	uint64_t ctl_tx;           /* control-thread frames sent */
 	uint64_t ctl_tx_full;      /* control-thread frames dropped: TX queue full */
+	uint64_t busy_cycles;      /* TSC cycles of loops that found work (cycles.h) */
+	uint64_t idle_cycles;      /* ... of loops that found none */
+	uint64_t stall_cycles;     /* backpressure: waiting for ring room (within busy) */
 	uint64_t drop[STEER_DROP_MAX];
 	uint64_t slow[STEER_SLOW_MAX];
+	/* A sample of busy loops (one in STEER_SAMPLE_LOOPS), timed by role. */
+	uint64_t sampled_loops;
+	uint64_t sampled_pkts;     /* packets received (NIC queues and rings) in them */
+	uint64_t sampled_local;    /* ... processed by this lcore */
+	uint64_t role_cycles[STEER_ROLE_MAX];
 } __rte_cache_aligned;
 
 struct steer_txbuf {
@@ -151,10 +179,15 @@ struct steer_rxq {
 	uint16_t queue;
 	uint8_t distribute;        /* 1: spread over workers by flow hash */
 	uint8_t opts;              /* BURST_*: what the port's device does */
+	/* backpressure on this queue (written by the polling lcore) */
+	uint64_t stall_since;      /* TSC the current wait began, 0: none */
+	uint64_t stall_skips;      /* polls skipped waiting for ring room */
+	uint64_t stall_cycles;
 };
 
-/* RX lcore side of the link to worker w. ring is NULL for the lcore's own
- * worker share (the local shortcut) and for no link at all. */
+/* RX lcore side of the link to worker w (out[STEER_LOCAL]: to itself). ring
+ * is NULL for what the lcore processes itself (the local shortcut, also its
+ * own worker id when it is a worker) and for no link at all. */
 struct steer_out {
 	struct rte_ring *ring;
 	uint8_t linked;
@@ -194,15 +227,31 @@ struct steer_lcore {
 	uint8_t distributes;       /* polls at least one distributor queue */
 	uint16_t n_in;
 	struct steer_in in[STEER_MAX_RX_PER_LCORE];
-	uint64_t local_done;       /* done of the local shortcut link */
-	struct steer_out *out;     /* [STEER_MAX_WORKERS] when distributes */
-	uint8_t *reta;             /* this RX lcore's view of the RETA */
-	uint32_t reta_gen;         /* dp->reta_gen this view has fully caught up with */
-	uint64_t *last_seq;        /* per bucket: seq of its last packet */
+	struct steer_out *out;     /* [STEER_MAX_WORKERS + 1] when distributes */
+	/* This RX lcore's RETA: bucket -> worker or STEER_LOCAL. The control
+	 * plane writes reta_want and then bumps want_gen; the lcore follows
+	 * bucket by bucket (reta), a bucket once its old owner has sent all it
+	 * was given of it. n_remote == 0 (every bucket local, nothing pending)
+	 * runs the queue exactly as run to completion: no hash. */
+	uint8_t *reta;
+	uint8_t *reta_want;
+	uint32_t want_gen;         /* written by the control plane */
+	uint32_t reta_gen;         /* want_gen that reta has fully caught up with */
+	uint32_t n_remote;         /* applied buckets owned by another lcore */
+	uint16_t hash_sample;      /* all-local bursts until the next one counted */
+	uint64_t *last_seq;        /* per bucket: seq of its last packet on a ring */
+	uint64_t *bucket_pkts;     /* per bucket: packets seen (all-local: sampled) */
 	/* slow path */
 	struct rte_ring *exc;      /* to the control thread (SPSC); NULL: free */
 	uint8_t ctl_drain;         /* this lcore sends the control thread's frames */
 	int32_t ctl_row;           /* txbuf_of row for those frames, -1: none */
+	/* cycle accounting (cycles.h) */
+	uint8_t sampling;          /* this loop is timed by role */
+	uint8_t role;              /* the role being timed */
+	uint16_t sample_in;        /* busy loops until the next sampled one */
+	uint64_t role_t;           /* TSC the current role began */
+	uint64_t role_acc[STEER_ROLE_MAX];
+	uint32_t acc_pkts, acc_local;
 	struct steer_counters c;
 } __rte_cache_aligned;
 
@@ -210,13 +259,14 @@ struct steer_lcore {
 struct steer_dp *steer_dp_create(uint32_t nh_cap, int socket);
 void steer_dp_free(struct steer_dp *dp);
 int steer_dp_set_distributor(struct steer_dp *dp, uint16_t n_workers, uint32_t reta_size,
-			     int backpressure, uint16_t burst);
+			     int backpressure, uint64_t max_stall_ns, uint16_t burst, uint8_t hash_mode);
 void steer_dp_set_port(struct steer_dp *dp, uint16_t id, const uint8_t *mac, uint16_t nb_txq, uint16_t mtu);
 void steer_nh_set(struct steer_dp *dp, uint32_t idx, uint8_t kind, uint16_t port,
 		  const uint8_t *dst, const uint8_t *src);
 struct steer_lcore *steer_lcore_create(struct steer_dp *dp, unsigned lcore_id, int socket,
 				       const struct steer_rxq *rx, uint16_t n_rx, int worker);
 int steer_lcore_link(struct steer_lcore *from, uint16_t w, struct rte_ring *ring, struct steer_lcore *to);
+int steer_lcore_set_reta(struct steer_lcore *lc, const uint8_t *reta, uint32_t n);
 int steer_dp_share_txqs(struct steer_dp *dp, struct steer_lcore **lc, int n);
 void steer_lcore_free(struct steer_lcore *lc);
 int steer_dp_set_control(struct steer_dp *dp, struct rte_ring *ctl_tx, struct steer_lcore *drain);
@@ -234,7 +284,8 @@ void steer_process_burst(struct steer_lcore *lc, uint16_t recorded,
 /* The same for a burst from NIC queue q (one port, q->opts). */
 void steer_process_rx_burst(struct steer_lcore *lc, const struct steer_rxq *q,
 			    struct rte_mbuf **pkts, uint16_t n);
-void steer_flush_all(struct steer_lcore *lc);
+/* Send every TX buffer; returns the packets they held. */
+uint32_t steer_flush_all(struct steer_lcore *lc);
 
 /* punt.c: the control thread's side of the exception rings: dequeue up to
  * max packets round robin over the rings, copy each frame (up to cap bytes)

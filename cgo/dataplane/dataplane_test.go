@@ -1,11 +1,9 @@
 package dataplane_test
 
 import (
-	"fmt"
 	"net"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -18,28 +16,34 @@ import (
 	"github.com/steer-router/steer/pkg/inet"
 )
 
-// pcapDir holds the distributor test's traffic, made before EAL starts
-// (the pcap PMD opens its files at probe).
-var pcapDir string
-
 // EAL runs lcores 1-3 on the two CPUs. net_null ports feed zero-filled
-// 64-byte frames as fast as they are polled; net_pcap ports replay the
-// distributor test's traffic (distributor_test.go).
+// 64-byte frames as fast as they are polled; tests that replay traffic
+// create net_pcap ports themselves (probePcap).
 func TestMain(m *testing.M) {
-	var err error
-	if pcapDir, err = os.MkdirTemp("", "steer-dataplane-"); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+	os.Exit(ealtest.Run(m, "0@0,1@1,2@1,3@0", "net_null0", "net_null1", "net_null2", "net_null3"))
+}
+
+// pcapDevices counts the pcap devices this process has made: the pcap PMD
+// numbers their MACs in that order (02:70:63:61:70:NN).
+var pcapDevices int
+
+// probePcap creates a pcap vdev (removed when the test ends) and returns
+// its name; mac is the MAC it will have, for traffic written before it.
+func nextPcapMAC() net.HardwareAddr {
+	return net.HardwareAddr{0x02, 0x70, 0x63, 0x61, 0x70, byte(pcapDevices)}
+}
+
+func probePcap(t *testing.T, name, args string) {
+	t.Helper()
+	pcapDevices++
+	if err := ethdev.Probe(name + "," + args); err != nil {
+		t.Fatal(err)
 	}
-	if err := writeRETATraffic(pcapDir); err != nil {
-		fmt.Fprintln(os.Stderr, "traffic:", err)
-		os.Exit(1)
-	}
-	code := ealtest.Run(m, "0@0,1@1,2@1,3@0", "net_null0", "net_null1", "net_null2", "net_null3",
-		"net_pcap0,rx_pcap="+filepath.Join(pcapDir, "in.pcap")+",tx_pcap="+filepath.Join(pcapDir, "lan-out.pcap"),
-		"net_pcap1,rx_pcap="+filepath.Join(pcapDir, "empty.pcap")+",tx_pcap="+filepath.Join(pcapDir, "out.pcap"))
-	os.RemoveAll(pcapDir)
-	os.Exit(code)
+	t.Cleanup(func() {
+		if err := ethdev.RemoveVdev(name); err != nil {
+			t.Error(err)
+		}
+	})
 }
 
 // startPort configures and starts a port with one RX and one TX queue.

@@ -1,42 +1,48 @@
 package dataplane
 
 /*
+#include <stdlib.h>
 #include "dataplane.h"
 
-static void steer_reta_store(struct steer_dp *dp, uint32_t b, uint8_t w) { __atomic_store_n(&dp->reta_want[b], w, __ATOMIC_RELAXED); }
-static void steer_reta_bump(struct steer_dp *dp) { __atomic_add_fetch(&dp->reta_gen, 1, __ATOMIC_RELEASE); }
-static uint8_t steer_reta_load(struct steer_lcore *lc, uint32_t b) { return __atomic_load_n(&lc->reta[b], __ATOMIC_RELAXED); }
+static uint8_t steer_reta_load(const uint8_t *t, uint32_t b) { return __atomic_load_n(&t[b], __ATOMIC_RELAXED); }
 static uint64_t steer_load64(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
 */
 import "C"
 
 import (
 	"fmt"
+	"time"
 	"unsafe"
 
 	"github.com/steer-router/steer/pkg/fwd"
 )
 
-// SetDistributor enables software steering over nWorkers workers with a
-// RETA of retaSize buckets (a power of two), filled round robin, and
-// bursts of burst packets (1..fwd.Burst) on distributor queues and rings.
-// With backpressure, RX lcores stop polling while a ring lacks room for a
-// burst; without, full rings drop (ring_full). Before AddLcore.
-func (d *Dataplane) SetDistributor(nWorkers, retaSize, burst int, backpressure bool) error {
+// SetDistributor enables software steering over nWorkers workers with RETAs
+// of retaSize buckets (a power of two), bursts of burst packets
+// (1..fwd.Burst) on distributor queues and rings, and flows as hash makes
+// them. With backpressure, RX lcores stop polling while a ring lacks room
+// for a burst, at most maxStall at a time; without, full rings drop
+// (ring_full). Every RX lcore's RETA starts local (SetRETA). Before
+// AddLcore.
+func (d *Dataplane) SetDistributor(nWorkers, retaSize, burst int, backpressure bool, maxStall time.Duration, hash fwd.HashMode) error {
 	bp := 0
 	if backpressure {
 		bp = 1
 	}
-	if rc := C.steer_dp_set_distributor(d.dp, C.uint16_t(nWorkers), C.uint32_t(retaSize), C.int(bp), C.uint16_t(burst)); rc != 0 {
-		return fmt.Errorf("dataplane: distributor with %d workers (1..%d), RETA size %d (power of two up to %d), burst %d (1..%d)",
-			nWorkers, fwd.MaxWorkers, retaSize, fwd.MaxRETA, burst, fwd.Burst)
+	if rc := C.steer_dp_set_distributor(d.dp, C.uint16_t(nWorkers), C.uint32_t(retaSize), C.int(bp),
+		C.uint64_t(maxStall.Nanoseconds()), C.uint16_t(burst), C.uint8_t(hash)); rc != 0 {
+		return fmt.Errorf("dataplane: distributor with %d workers (1..%d), RETA size %d (power of two up to %d), burst %d (1..%d), hash %d",
+			nWorkers, fwd.MaxWorkers, retaSize, fwd.MaxRETA, burst, fwd.Burst, hash)
 	}
 	return nil
 }
 
-// Link connects RX lcore from to worker to: through ring (a *struct
-// rte_ring, single producer and consumer), or inline when ring is nil and
-// from == to (the local shortcut).
+// Workers is the number of distributor workers (0 without a distributor).
+func (d *Dataplane) Workers() int { return int(d.dp.n_workers) }
+
+// Link connects RX lcore from to worker to through ring (a *struct
+// rte_ring, single producer and consumer). An lcore that is RX lcore and
+// worker needs no link to itself.
 func (d *Dataplane) Link(from, to *Lcore, ring unsafe.Pointer) error {
 	if rc := C.steer_lcore_link(from.lc, C.uint16_t(to.Worker), (*C.struct_rte_ring)(ring), to.lc); rc != 0 {
 		return fmt.Errorf("dataplane: link lcore %d -> worker %d (lcore %d): %d", from.ID, to.Worker, to.ID, rc)
@@ -55,42 +61,64 @@ func (d *Dataplane) RETASize() int {
 	return int(d.dp.reta_mask) + 1
 }
 
-// RETA is the table the control plane asked for: bucket -> worker.
-func (d *Dataplane) RETA() []int {
-	out := make([]int, d.RETASize())
-	for b := range out {
-		out[b] = int(d.dp.reta_want[b])
+// SetRETA sets the RETA this RX lcore is to follow: per bucket a worker's
+// id or fwd.RETALocal (the lcore's own id as a worker is local too). The
+// lcore moves a bucket only once its old owner has sent everything it was
+// given of it, so no flow is reordered by the change.
+func (l *Lcore) SetRETA(reta []int) error {
+	n := int(l.lc.dp.reta_mask) + 1
+	if !l.Distributes() || len(reta) != n {
+		return fmt.Errorf("dataplane: lcore %d: RETA of %d entries, want %d (a distributing lcore)", l.ID, len(reta), n)
 	}
-	return out
-}
-
-// SetRETA replaces the RETA while lcores run. Each RX lcore moves a bucket
-// only once the bucket's old worker has sent everything it was given of it,
-// so no flow is reordered by the change.
-func (d *Dataplane) SetRETA(reta []int) error {
-	if len(reta) != d.RETASize() || len(reta) == 0 {
-		return fmt.Errorf("dataplane: RETA of %d entries, want %d", len(reta), d.RETASize())
-	}
+	c := make([]C.uint8_t, n)
 	for b, w := range reta {
-		if w < 0 || w >= int(d.dp.n_workers) {
-			return fmt.Errorf("dataplane: RETA bucket %d -> worker %d, have %d workers", b, w, d.dp.n_workers)
+		switch {
+		case w == fwd.RETALocal:
+			c[b] = C.STEER_LOCAL
+		case w < 0 || w >= int(l.lc.dp.n_workers):
+			return fmt.Errorf("dataplane: lcore %d: RETA bucket %d -> worker %d, have %d workers", l.ID, b, w, l.lc.dp.n_workers)
+		default:
+			c[b] = C.uint8_t(w)
 		}
 	}
-	for b, w := range reta {
-		C.steer_reta_store(d.dp, C.uint32_t(b), C.uint8_t(w))
+	if rc := C.steer_lcore_set_reta(l.lc, &c[0], C.uint32_t(n)); rc != 0 {
+		return fmt.Errorf("dataplane: lcore %d: RETA refused (%d): a worker without a link", l.ID, rc)
 	}
-	C.steer_reta_bump(d.dp) // after the stores: lcores sweep until they match
 	return nil
 }
 
-// AppliedRETA is the RETA an RX lcore applies now (moves wait for drains).
-func (l *Lcore) AppliedRETA() []int {
-	if l.lc.reta == nil {
+func (l *Lcore) readRETA(t *C.uint8_t) []int {
+	if t == nil {
 		return nil
 	}
 	out := make([]int, int(l.lc.dp.reta_mask)+1)
 	for b := range out {
-		out[b] = int(C.steer_reta_load(l.lc, C.uint32_t(b)))
+		w := int(C.steer_reta_load(t, C.uint32_t(b)))
+		if w == C.STEER_LOCAL || w == l.Worker {
+			w = fwd.RETALocal
+		}
+		out[b] = w
+	}
+	return out
+}
+
+// WantedRETA is the RETA the control plane set (fwd.RETALocal: local).
+func (l *Lcore) WantedRETA() []int { return l.readRETA(l.lc.reta_want) }
+
+// AppliedRETA is the RETA the lcore applies now (moves wait for drains).
+func (l *Lcore) AppliedRETA() []int { return l.readRETA(l.lc.reta) }
+
+// BucketPackets is, per bucket, the packets the lcore has seen of it (while
+// every bucket is local: counted in a sample of bursts and scaled up).
+func (l *Lcore) BucketPackets() []uint64 {
+	if l.lc.bucket_pkts == nil {
+		return nil
+	}
+	n := int(l.lc.dp.reta_mask) + 1
+	src := unsafe.Slice((*C.uint64_t)(unsafe.Pointer(l.lc.bucket_pkts)), n)
+	out := make([]uint64, n)
+	for b := range out {
+		out[b] = uint64(C.steer_load64(&src[b]))
 	}
 	return out
 }

@@ -1,6 +1,8 @@
 /* The software distributor as the lcore loop (lcore.c) drives it: an RX
- * lcore spreads the bursts of its distributor queues over worker lcores
- * by flow hash (distributor.c); a worker takes its share from its rings. */
+ * lcore runs a distributor queue's bursts itself while every bucket of its
+ * RETA is local (exactly as run to completion), and spreads them by flow
+ * hash over itself and the workers once some are not (distributor.c); a
+ * worker takes its share from its rings. */
 #ifndef STEER_DISTRIBUTOR_H
 #define STEER_DISTRIBUTOR_H
 
@@ -8,11 +10,14 @@
 
 #include "dataplane.h"
 
-/* Spread a burst from a NIC queue over the workers. */
-void steer_distribute(struct steer_lcore *lc, struct rte_mbuf **pkts, uint16_t n);
+/* A burst from distributor queue q. */
+void steer_distribute(struct steer_lcore *lc, const struct steer_rxq *q, struct rte_mbuf **pkts, uint16_t n);
+/* All-local mode: count a sample of bursts per bucket. */
+void steer_count_buckets(struct steer_lcore *lc, struct rte_mbuf **pkts, uint16_t n);
 /* A worker's share from its rings; returns packets processed. */
 uint32_t steer_poll_rings(struct steer_lcore *lc);
-/* Between bursts, after a RETA replacement: move the buckets that drained. */
+/* Between bursts, with the TX buffers just flushed: follow a new RETA as
+ * far as the buckets' old owners have drained. */
 void steer_reta_sweep(struct steer_lcore *lc);
 
 /* Backpressure: poll a distributor queue only when every ring can take a
@@ -46,8 +51,15 @@ publish_done(struct steer_lcore *lc)
 {
 	for (uint16_t i = 0; i < lc->n_in; i++)
 		__atomic_store_n(&lc->in[i].done, lc->in[i].deq, __ATOMIC_RELEASE);
-	if (lc->distributes && lc->worker >= 0)
-		__atomic_store_n(&lc->local_done, lc->out[lc->worker].seq, __ATOMIC_RELEASE);
+}
+
+/* Whether a distributor queue's burst needs the distributor: some bucket
+ * is another lcore's, or the RETA is changing. Else it runs to completion
+ * here, no hash. */
+static inline int
+spreading(const struct steer_lcore *lc)
+{
+	return lc->n_remote != 0 || lc->reta_gen != __atomic_load_n(&lc->want_gen, __ATOMIC_ACQUIRE);
 }
 
 #endif

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/steer-router/steer/cgo/dataplane/dataplanetest"
+	"github.com/steer-router/steer/pkg/fwd"
 	"github.com/steer-router/steer/pkg/trafgen"
 )
 
@@ -29,7 +30,11 @@ func mustBuild(t testing.TB, p trafgen.Packet) []byte {
 }
 
 // All fragments of a datagram, the first (which carries the ports) and the
-// rest (which don't), hash alike: they must meet on one worker.
+// rest (which don't), hash alike in every mode: they must meet on one
+// worker. And a flow is one flow whether its datagrams are whole or
+// fragmented: in auto mode for everything but TCP (whose ports count), in
+// l3 mode for everything; l4 mode splits UDP flows with fragments, by
+// design.
 func TestFragmentsHashTogether(t *testing.T) {
 	for _, proto := range []trafgen.Proto{trafgen.UDP, trafgen.TCP, trafgen.ICMP} {
 		whole := mustBuild(t, trafgen.Packet{Src: netip.MustParseAddr("10.0.0.2"), Dst: netip.MustParseAddr("198.51.100.9"),
@@ -38,11 +43,17 @@ func TestFragmentsHashTogether(t *testing.T) {
 		if err != nil || len(frags) < 3 {
 			t.Fatalf("%v: %d fragments, %v", proto, len(frags), err)
 		}
-		for _, toe := range []bool{false, true} {
-			h0 := dataplanetest.FlowHash(frags[0], toe)
-			for i, f := range frags[1:] {
-				if h := dataplanetest.FlowHash(f, toe); h != h0 {
-					t.Errorf("%v toeplitz=%v: fragment %d hashes %#x, first fragment %#x", proto, toe, i+1, h, h0)
+		for _, mode := range []fwd.HashMode{fwd.HashAuto, fwd.HashL3, fwd.HashL4} {
+			for _, toe := range []bool{false, true} {
+				h0 := dataplanetest.FlowHash(frags[0], mode, toe)
+				for i, f := range frags[1:] {
+					if h := dataplanetest.FlowHash(f, mode, toe); h != h0 {
+						t.Errorf("%v mode %d toeplitz=%v: fragment %d hashes %#x, first fragment %#x", proto, mode, toe, i+1, h, h0)
+					}
+				}
+				sameFlow := mode == fwd.HashL3 || mode == fwd.HashAuto && proto != trafgen.TCP || proto == trafgen.ICMP
+				if got := dataplanetest.FlowHash(whole, mode, toe) == h0; got != sameFlow {
+					t.Errorf("%v mode %d toeplitz=%v: whole datagram and its fragments hash alike: %v, want %v", proto, mode, toe, got, sameFlow)
 				}
 			}
 		}
@@ -56,15 +67,15 @@ func TestFiveTupleHash(t *testing.T) {
 		return mustBuild(t, trafgen.Packet{Src: netip.MustParseAddr("10.0.0.2"), Dst: netip.MustParseAddr("198.51.100.9"),
 			SrcPort: sport, DstPort: 5001, Tag: trafgen.Tag{Flow: 1, Seq: seq}})
 	}
-	a := dataplanetest.FlowHash(pkt(1000, 0), false)
+	a := dataplanetest.FlowHash(pkt(1000, 0), fwd.HashL4, false)
 	for seq := uint32(1); seq < 100; seq++ {
-		if h := dataplanetest.FlowHash(pkt(1000, seq), false); h != a {
+		if h := dataplanetest.FlowHash(pkt(1000, seq), fwd.HashL4, false); h != a {
 			t.Fatalf("packet %d of one flow hashes %#x, first %#x", seq, h, a)
 		}
 	}
 	differ := 0
 	for sport := uint16(1001); sport < 1101; sport++ {
-		if dataplanetest.FlowHash(pkt(sport, 0), false) != a {
+		if dataplanetest.FlowHash(pkt(sport, 0), fwd.HashL4, false) != a {
 			differ++
 		}
 	}
@@ -72,7 +83,7 @@ func TestFiveTupleHash(t *testing.T) {
 		t.Errorf("only %d of 100 other source ports hash differently: ports are not in the hash", differ)
 	}
 	arp := mustBuild(t, trafgen.Packet{ARPOp: 1, Src: netip.MustParseAddr("10.0.0.2"), Dst: netip.MustParseAddr("10.0.0.1")})
-	if h := dataplanetest.FlowHash(arp, false); h != 0 {
+	if h := dataplanetest.FlowHash(arp, fwd.HashL4, false); h != 0 {
 		t.Errorf("ARP hashes %#x, want 0 (not IPv4: one worker classifies it)", h)
 	}
 }
@@ -109,7 +120,7 @@ func TestSpreadIsEven(t *testing.T) {
 	for _, toe := range []bool{false, true} {
 		buckets := make([]int, 128)
 		for _, f := range frames {
-			buckets[dataplanetest.FlowHash(f, toe)&127]++
+			buckets[dataplanetest.FlowHash(f, fwd.HashL4, toe)&127]++
 		}
 		for _, k := range []int{2, 4, 8, 128} {
 			counts := make([]int, k)

@@ -82,6 +82,22 @@ func (l *Lcore) Counters() fwd.LcoreCounters {
 	for i := range out.SlowPath {
 		out.SlowPath[i] = uint64(c.slow[i])
 	}
+	out.BusyCycles, out.IdleCycles, out.StallCycles = uint64(c.busy_cycles), uint64(c.idle_cycles), uint64(c.stall_cycles)
+	out.SampledLoops, out.SampledPackets, out.SampledLocal = uint64(c.sampled_loops), uint64(c.sampled_pkts), uint64(c.sampled_local)
+	for i := range out.RoleCycles {
+		out.RoleCycles[i] = uint64(c.role_cycles[i])
+	}
+	return out
+}
+
+// RxQueues reads the backpressure counters of the lcore's RX queues.
+func (l *Lcore) RxQueues() []fwd.RxQueueCounters {
+	out := make([]fwd.RxQueueCounters, l.lc.n_rx)
+	for i := range out {
+		q := &l.lc.rx[i]
+		out[i] = fwd.RxQueueCounters{Port: uint16(q.port), Queue: uint16(q.queue),
+			StallSkips: uint64(q.stall_skips), StallCycles: uint64(q.stall_cycles)}
+	}
 	return out
 }
 

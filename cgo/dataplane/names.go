@@ -5,6 +5,10 @@ package dataplane
 
 static const char *steer_drop_name(int i) { return steer_drop_names[i]; }
 static const char *steer_slow_name(int i) { return steer_slow_names[i]; }
+#define STEER_NAME(e, s) s,
+static const char *const steer_role_names[STEER_ROLE_MAX] = {STEER_ROLES(STEER_NAME)};
+#undef STEER_NAME
+static const char *steer_role_name(int i) { return steer_role_names[i]; }
 */
 import "C"
 
@@ -14,6 +18,14 @@ func cDropReasons() []string {
 	out := make([]string, C.STEER_DROP_MAX)
 	for i := range out {
 		out[i] = C.GoString(C.steer_drop_name(C.int(i)))
+	}
+	return out
+}
+
+func cRoles() []string {
+	out := make([]string, C.STEER_ROLE_MAX)
+	for i := range out {
+		out[i] = C.GoString(C.steer_role_name(C.int(i)))
 	}
 	return out
 }

@@ -14,6 +14,11 @@ func TestReasonsMatchFwd(t *testing.T) {
 			t.Errorf("drop reason %d: C says %q, fwd says %q", i, name, got)
 		}
 	}
+	for i, name := range cRoles() {
+		if got := fwd.Role(i).String(); got != name {
+			t.Errorf("role %d: C says %q, fwd says %q", i, name, got)
+		}
+	}
 	for i, name := range cSlowReasons() {
 		if got := fwd.SlowReason(i).String(); got != name {
 			t.Errorf("slow reason %d: C says %q, fwd says %q", i, name, got)

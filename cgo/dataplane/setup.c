@@ -50,21 +50,22 @@ steer_dp_free(struct steer_dp *dp)
 	rte_free(dp);
 }
 
-/* reta_size is a power of two; the RETA starts round robin. */
+/* reta_size is a power of two. Every RX lcore's RETA starts local; the
+ * control plane sets what it wants (steer_lcore_set_reta). */
 int
 steer_dp_set_distributor(struct steer_dp *dp, uint16_t n_workers, uint32_t reta_size,
-			 int backpressure, uint16_t burst)
+			 int backpressure, uint64_t max_stall_ns, uint16_t burst, uint8_t hash_mode)
 {
 	if (n_workers == 0 || n_workers > STEER_MAX_WORKERS || reta_size == 0 ||
 	    reta_size > STEER_MAX_RETA || (reta_size & (reta_size - 1)) != 0 ||
-	    burst == 0 || burst > STEER_BURST)
+	    burst == 0 || burst > STEER_BURST || hash_mode > STEER_HASH_L4)
 		return -EINVAL;
 	dp->burst = burst;
 	dp->n_workers = n_workers;
 	dp->reta_mask = reta_size - 1;
 	dp->backpressure = backpressure != 0;
-	for (uint32_t b = 0; b < reta_size; b++)
-		dp->reta_want[b] = (uint8_t)(b % n_workers);
+	dp->max_stall_tsc = max_stall_ns * rte_get_tsc_hz() / 1000000000u;
+	dp->hash_mode = hash_mode;
 	return 0;
 }
 
@@ -159,24 +160,28 @@ steer_lcore_create(struct steer_dp *dp, unsigned lcore_id, int socket,
 	if (lc->txbuf == NULL)
 		goto fail;
 	for (uint16_t i = 0; i < n_rx; i++) {
-		if (rx[i].distribute) {
-			lc->distributes = 1;
-			continue;  /* its packets are sent by workers */
-		}
+		/* a distributor queue's local share is sent from here too */
+		lc->distributes |= rx[i].distribute;
 		add_txbufs(lc, rx[i].queue);
 	}
 	if (worker >= 0)
 		add_txbufs(lc, (uint16_t)worker);
 	if (lc->distributes) {
 		uint32_t reta_size = dp->reta_mask + 1;
-		lc->out = rte_zmalloc_socket("steer_out", sizeof(struct steer_out) * STEER_MAX_WORKERS,
+		lc->out = rte_zmalloc_socket("steer_out", sizeof(struct steer_out) * (STEER_MAX_WORKERS + 1),
 					     RTE_CACHE_LINE_SIZE, socket);
 		lc->reta = rte_zmalloc_socket("steer_reta", reta_size, RTE_CACHE_LINE_SIZE, socket);
+		lc->reta_want = rte_zmalloc_socket("steer_reta_want", reta_size, RTE_CACHE_LINE_SIZE, socket);
 		lc->last_seq = rte_zmalloc_socket("steer_last_seq", sizeof(uint64_t) * reta_size,
 						  RTE_CACHE_LINE_SIZE, socket);
-		if (dp->n_workers == 0 || lc->out == NULL || lc->reta == NULL || lc->last_seq == NULL)
+		lc->bucket_pkts = rte_zmalloc_socket("steer_bucket_pkts", sizeof(uint64_t) * reta_size,
+						     RTE_CACHE_LINE_SIZE, socket);
+		if (dp->n_workers == 0 || lc->out == NULL || lc->reta == NULL || lc->reta_want == NULL ||
+		    lc->last_seq == NULL || lc->bucket_pkts == NULL)
 			goto fail;
-		memcpy(lc->reta, dp->reta_want, reta_size);
+		memset(lc->reta, STEER_LOCAL, reta_size);
+		memset(lc->reta_want, STEER_LOCAL, reta_size);
+		lc->hash_sample = 1;
 	}
 	return lc;
 fail:
@@ -184,27 +189,41 @@ fail:
 	return NULL;
 }
 
-/* Connect RX lcore from to worker w (lcore to): through ring, or inline
- * when ring is NULL (to == from: the local shortcut). */
+/* Connect RX lcore from to worker w (lcore to) through ring. An RX lcore
+ * that is a worker too needs no link to itself: its own id is local. */
 int
 steer_lcore_link(struct steer_lcore *from, uint16_t w, struct rte_ring *ring, struct steer_lcore *to)
 {
-	if (!from->distributes || w >= from->dp->n_workers || to->worker != (int16_t)w)
+	if (!from->distributes || w >= from->dp->n_workers || to->worker != (int16_t)w || to == from ||
+	    ring == NULL)
 		return -EINVAL;
+	if (to->n_in >= STEER_MAX_RX_PER_LCORE)
+		return -ENOSPC;
 	struct steer_out *o = &from->out[w];
-	if (ring == NULL) {
-		if (to != from)
-			return -EINVAL;
-		o->done = &from->local_done;
-	} else {
-		if (to->n_in >= STEER_MAX_RX_PER_LCORE)
-			return -ENOSPC;
-		struct steer_in *in = &to->in[to->n_in++];
-		in->ring = ring;
-		o->ring = ring;
-		o->done = &in->done;
-	}
+	struct steer_in *in = &to->in[to->n_in++];
+	in->ring = ring;
+	o->ring = ring;
+	o->done = &in->done;
 	o->linked = 1;
+	return 0;
+}
+
+/* The RETA the control plane wants of RX lcore lc (bucket -> worker, or
+ * STEER_LOCAL): written entry by entry, then announced; the lcore follows
+ * as the buckets' old owners drain (distributor.c). Every worker must be
+ * linked. */
+int
+steer_lcore_set_reta(struct steer_lcore *lc, const uint8_t *reta, uint32_t n)
+{
+	if (!lc->distributes || n != lc->dp->reta_mask + 1)
+		return -EINVAL;
+	for (uint32_t b = 0; b < n; b++)
+		if (reta[b] != STEER_LOCAL && (reta[b] >= lc->dp->n_workers ||
+					       (!lc->out[reta[b]].linked && reta[b] != lc->worker)))
+			return -EINVAL;
+	for (uint32_t b = 0; b < n; b++)
+		__atomic_store_n(&lc->reta_want[b], reta[b], __ATOMIC_RELAXED);
+	__atomic_add_fetch(&lc->want_gen, 1, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -240,7 +259,9 @@ steer_lcore_free(struct steer_lcore *lc)
 	rte_free(lc->txbuf);
 	rte_free(lc->out);
 	rte_free(lc->reta);
+	rte_free(lc->reta_want);
 	rte_free(lc->last_seq);
+	rte_free(lc->bucket_pkts);
 	rte_free(lc);
 }
 

@@ -15,6 +15,27 @@ type LcoreCounters struct {
 	ControlTxFull        uint64 // ... dropped: TX queue full
 	Dropped              [NumDropReasons]uint64
 	SlowPath             [NumSlowReasons]uint64
+
+	// Cycles (TSC): of loops that found work, of loops that found none,
+	// and (within busy) waiting for ring room under backpressure.
+	BusyCycles, IdleCycles, StallCycles uint64
+	// A sample of busy loops timed by role: the loops, the packets they
+	// received (NIC queues and rings) and processed here, and their cycles
+	// per role. RoleCycles[r] / SampledPackets estimates role r's cost per
+	// packet.
+	SampledLoops, SampledPackets, SampledLocal uint64
+	RoleCycles                                 [NumRoles]uint64
+}
+
+// Packets is what the lcore received: from NIC queues and, as a worker,
+// from rings.
+func (c LcoreCounters) Packets() uint64 { return c.Rx + c.FromRings }
+
+// RxQueueCounters are one RX queue's backpressure counters.
+type RxQueueCounters struct {
+	Port, Queue uint16
+	StallSkips  uint64 // polls skipped waiting for ring room
+	StallCycles uint64
 }
 
 // LinkCounters are one (RX lcore, worker) link of the distributor.

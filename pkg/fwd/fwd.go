@@ -87,6 +87,53 @@ func (r SlowReason) String() string {
 	return fmt.Sprintf("slow(%d)", uint8(r))
 }
 
+// Role is what an lcore's cycles go to, measured in a sample of its busy
+// loops.
+type Role uint8
+
+const (
+	RoleRx      Role = iota // polling NIC queues and rings
+	RoleHandoff             // hashing flows, handing packets to workers
+	RoleProcess             // the L3 pipeline
+	RoleTx                  // sending TX buffers
+	NumRoles
+)
+
+var roleNames = [NumRoles]string{"rx", "handoff", "process", "tx"}
+
+func (r Role) String() string {
+	if r < NumRoles {
+		return roleNames[r]
+	}
+	return fmt.Sprintf("role(%d)", uint8(r))
+}
+
+// HashMode is what makes packets one flow for the distributor (config
+// distributor.hash).
+type HashMode uint8
+
+const (
+	HashAuto HashMode = iota // TCP by the 5-tuple; everything else and fragments by addresses and protocol
+	HashL3                   // addresses and protocol
+	HashL4                   // TCP and UDP by the 5-tuple
+)
+
+// ParseHashMode reads a config value (auto, l3, l4).
+func ParseHashMode(s string) (HashMode, error) {
+	switch s {
+	case "auto":
+		return HashAuto, nil
+	case "l3":
+		return HashL3, nil
+	case "l4":
+		return HashL4, nil
+	}
+	return 0, fmt.Errorf("unknown flow hash %q (auto, l3, l4)", s)
+}
+
+// RETALocal is a RETA entry that keeps a bucket on its RX lcore.
+const RETALocal = -1
+
 // NextHopKind says what the fast path does with a packet whose route points
 // at a next hop.
 type NextHopKind uint8

@@ -4,6 +4,7 @@ package dataplanetest
 #cgo CFLAGS: -O2 -I${SRCDIR}/..
 #include <stdlib.h>
 #include <rte_thash.h>
+#include "dataplane.h"
 #include "flowhash.h"
 
 // The Toeplitz hash NICs use (Microsoft's default key), over the same flow
@@ -14,8 +15,8 @@ static const uint8_t toeplitz_key[40] = {
 	0x80, 0x30, 0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa,
 };
 
-static uint32_t test_hash(const uint8_t *frame, uint32_t len, int toeplitz) {
-	struct flow_key k = flow_key(frame, len);
+static uint32_t test_hash(const uint8_t *frame, uint32_t len, uint8_t mode, int toeplitz) {
+	struct flow_key k = flow_key(frame, len, mode);
 	if (!k.ok)
 		return 0;
 	if (!toeplitz)
@@ -31,22 +32,25 @@ static uint32_t test_hash_loop(const uint8_t *frames, uint32_t n, uint32_t strid
 	uint32_t x = 0;
 	for (uint32_t it = 0; it < iters; it++)
 		for (uint32_t i = 0; i < n; i++)
-			x ^= test_hash(frames + i * stride, stride, toeplitz);
+			x ^= test_hash(frames + i * stride, stride, STEER_HASH_L4, toeplitz);
 	return x;
 }
 */
 import "C"
 
-// FlowHash is the distributor's flow hash of a frame (CRC32-C over the flow
-// key), or with toeplitz the Toeplitz hash NICs use over the same key.
-func FlowHash(frame []byte, toeplitz bool) uint32 {
+import "github.com/steer-router/steer/pkg/fwd"
+
+// FlowHash is the distributor's flow hash of a frame in mode (CRC32-C over
+// the flow key), or with toeplitz the Toeplitz hash NICs use over the same
+// key.
+func FlowHash(frame []byte, mode fwd.HashMode, toeplitz bool) uint32 {
 	c := C.CBytes(frame)
 	defer C.free(c)
-	return uint32(C.test_hash((*C.uint8_t)(c), C.uint32_t(len(frame)), cbool(toeplitz)))
+	return uint32(C.test_hash((*C.uint8_t)(c), C.uint32_t(len(frame)), C.uint8_t(mode), cbool(toeplitz)))
 }
 
 // HashLoop hashes frames (each cut or padded to stride bytes) iters times
-// in C, for benchmarks without a cgo call per packet.
+// in C (the 5-tuple mode), for benchmarks without a cgo call per packet.
 func HashLoop(frames [][]byte, stride, iters int, toeplitz bool) uint32 {
 	buf := make([]byte, stride*len(frames))
 	for i, f := range frames {

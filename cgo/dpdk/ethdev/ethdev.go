@@ -43,11 +43,17 @@ import (
 	"github.com/steer-router/steer/cgo/dpdk/rteerr"
 )
 
-// RSS hash functions steer asks for (IPv4 TCP/UDP/other), masked by what the
-// device offers.
-const RSSIPv4 = uint64(C.RTE_ETH_RSS_IPV4 | C.RTE_ETH_RSS_FRAG_IPV4 |
-	C.RTE_ETH_RSS_NONFRAG_IPV4_TCP | C.RTE_ETH_RSS_NONFRAG_IPV4_UDP |
-	C.RTE_ETH_RSS_NONFRAG_IPV4_OTHER)
+// RSS hash functions for IPv4: by addresses (every IPv4 packet the more
+// specific types below do not take), fragments by addresses, and
+// unfragmented TCP, UDP and other protocols. RSSIPv4 is all of them.
+const (
+	RSSIPv4Addresses = uint64(C.RTE_ETH_RSS_IPV4)
+	RSSIPv4Frag      = uint64(C.RTE_ETH_RSS_FRAG_IPV4)
+	RSSIPv4TCP       = uint64(C.RTE_ETH_RSS_NONFRAG_IPV4_TCP)
+	RSSIPv4UDP       = uint64(C.RTE_ETH_RSS_NONFRAG_IPV4_UDP)
+	RSSIPv4Other     = uint64(C.RTE_ETH_RSS_NONFRAG_IPV4_OTHER)
+	RSSIPv4          = RSSIPv4Addresses | RSSIPv4Frag | RSSIPv4TCP | RSSIPv4UDP | RSSIPv4Other
+)
 
 // RxOffloadIPv4Cksum asks the NIC to verify IPv4 header checksums and say
 // so in each mbuf's ol_flags.
