@@ -121,7 +121,8 @@ type lcoreRate struct {
 	Lcore, Worker        int // Worker: -1 when not a distributor worker
 	RxPPS, TxPPS, RingPS float64
 	DropPS, SlowPS       float64
-	Busy                 float64
+	Busy                 float64 // busy cycles / all cycles
+	CPP                  float64 // busy cycles per packet received (NIC queues and rings)
 }
 
 // rates is what one table shows.
@@ -190,13 +191,14 @@ func computeRates(prev, cur *report.Report, dt time.Duration) rates {
 	for _, l := range prev.Lcores {
 		oldLcores[l.Lcore] = l
 	}
-	var busy, polls float64
+	var busy, cycles, busyPkts, pkts float64
 	for _, l := range cur.Lcores {
 		o, ok := oldLcores[l.Lcore]
 		if !ok {
 			o = report.Lcore{}
 		}
-		b, i := delta(o.BusyPolls, l.BusyPolls), delta(o.IdlePolls, l.IdlePolls)
+		b, i := delta(o.BusyCycles, l.BusyCycles), delta(o.IdleCycles, l.IdleCycles)
+		n := delta(o.RxPackets+o.FromRings, l.RxPackets+l.FromRings)
 		r := lcoreRate{
 			Lcore:  l.Lcore,
 			Worker: l.Worker,
@@ -206,11 +208,16 @@ func computeRates(prev, cur *report.Report, dt time.Duration) rates {
 			DropPS: per(sumMap(o.Dropped), sumMap(l.Dropped)),
 			SlowPS: per(sumMap(o.SlowPath), sumMap(l.SlowPath)),
 			Busy:   math.NaN(),
+			CPP:    math.NaN(),
 		}
 		if b+i > 0 {
 			r.Busy = b / (b + i)
 		}
-		busy, polls = busy+b, polls+b+i
+		if n > 0 {
+			r.CPP = b / n
+			busyPkts += b
+		}
+		busy, cycles, pkts = busy+b, cycles+b+i, pkts+n
 		if l.Worker >= 0 {
 			rt.Workers = true
 		}
@@ -222,9 +229,12 @@ func computeRates(prev, cur *report.Report, dt time.Duration) rates {
 		t.DropPS += r.DropPS
 		t.SlowPS += r.SlowPS
 	}
-	rt.LcoreTotal.Busy = math.NaN()
-	if polls > 0 {
-		rt.LcoreTotal.Busy = busy / polls
+	rt.LcoreTotal.Busy, rt.LcoreTotal.CPP = math.NaN(), math.NaN()
+	if cycles > 0 {
+		rt.LcoreTotal.Busy = busy / cycles
+	}
+	if pkts > 0 {
+		rt.LcoreTotal.CPP = busyPkts / pkts
 	}
 	return rt
 }
@@ -279,7 +289,7 @@ func (rt rates) print(out io.Writer) error {
 	if rt.Workers {
 		ring = "RING pps\t"
 	}
-	fmt.Fprintf(tw, "LCORE\tRX pps\t%sTX pps\tDROPS/s\tSLOW/s\tBUSY\t\n", ring)
+	fmt.Fprintf(tw, "LCORE\tRX pps\t%sTX pps\tDROPS/s\tSLOW/s\tBUSY\tCYC/PKT\t\n", ring)
 	for _, l := range append(rt.Lcores, rt.LcoreTotal) {
 		name := fmt.Sprint(l.Lcore)
 		if l.Lcore < 0 {
@@ -288,7 +298,7 @@ func (rt rates) print(out io.Writer) error {
 		if rt.Workers {
 			ring = si(l.RingPS) + "\t"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s%s\t%s\t%s\t%s\t\n", name, si(l.RxPPS), ring, si(l.TxPPS), si(l.DropPS), si(l.SlowPS), percent(l.Busy))
+		fmt.Fprintf(tw, "%s\t%s\t%s%s\t%s\t%s\t%s\t%s\t\n", name, si(l.RxPPS), ring, si(l.TxPPS), si(l.DropPS), si(l.SlowPS), percent(l.Busy), si(l.CPP))
 	}
 	return tw.Flush()
 }

@@ -21,9 +21,9 @@ func sampleReport(lanRx, lanBytes, wanTx, missed, errs, busy, idle, drops, slow,
 			{Name: "wan", TxPackets: wanTx, TxBytes: wanTx * 100, TxErrors: errs},
 		},
 		Lcores: []report.Lcore{
-			{Lcore: 1, Worker: -1, RxPackets: lanRx, TxPackets: wanTx, BusyPolls: busy, IdlePolls: idle,
+			{Lcore: 1, Worker: -1, RxPackets: lanRx, TxPackets: wanTx, BusyCycles: busy, IdleCycles: idle,
 				Dropped: map[string]uint64{"runt": drops, "tx_full": drops}, SlowPath: map[string]uint64{"arp": slow}},
-			{Lcore: 2, Worker: 0, FromRings: ring, BusyPolls: busy, IdlePolls: 3 * idle},
+			{Lcore: 2, Worker: 0, FromRings: ring, BusyCycles: busy, IdleCycles: 3 * idle},
 		},
 	}
 }
@@ -57,10 +57,13 @@ func TestComputeRates(t *testing.T) {
 		{"lcore 1 tx pps", rt.Lcores[0].TxPPS, 1000},
 		{"lcore 1 drops/s (two reasons)", rt.Lcores[0].DropPS, 10},
 		{"lcore 1 slow/s", rt.Lcores[0].SlowPS, 2},
-		{"lcore 1 busy (300 busy of 400 polls)", rt.Lcores[0].Busy, 0.75},
+		{"lcore 1 busy (300 busy of 400 cycles)", rt.Lcores[0].Busy, 0.75},
+		{"lcore 1 cycles per packet (300 for 2000)", rt.Lcores[0].CPP, 0.15},
 		{"lcore 2 ring pps", rt.Lcores[1].RingPS, 100},
-		{"lcore 2 busy (300 busy of 600 polls)", rt.Lcores[1].Busy, 0.5},
+		{"lcore 2 busy (300 busy of 600 cycles)", rt.Lcores[1].Busy, 0.5},
+		{"lcore 2 cycles per packet (300 for 200)", rt.Lcores[1].CPP, 1.5},
 		{"lcore total busy (600 of 1000)", rt.LcoreTotal.Busy, 0.6},
+		{"lcore total cycles per packet (600 for 2200)", rt.LcoreTotal.CPP, 600.0 / 2200},
 		{"lcore total rx pps", rt.LcoreTotal.RxPPS, 1000},
 		{"lcore total ring pps", rt.LcoreTotal.RingPS, 100},
 	} {
@@ -71,7 +74,7 @@ func TestComputeRates(t *testing.T) {
 }
 
 func TestComputeRatesEdges(t *testing.T) {
-	// No polls in the interval: busy is unknown, not 0 or NaN-in-a-sum.
+	// No cycles in the interval: busy is unknown, not 0 or NaN-in-a-sum.
 	same := sampleReport(10, 10, 10, 0, 0, 5, 5, 0, 0, 0)
 	rt := computeRates(same, same, time.Second)
 	if !math.IsNaN(rt.Lcores[0].Busy) || !math.IsNaN(rt.LcoreTotal.Busy) || rt.PortTotal.RxPPS != 0 {

@@ -50,6 +50,14 @@ type Collector struct {
 	lcoreSlow     *prometheus.Desc
 	lcorePolls    *prometheus.Desc
 	lcoreInfo     *prometheus.Desc
+	lcoreCycles   *prometheus.Desc
+	lcoreRoles    *prometheus.Desc
+	rxqStalls     *prometheus.Desc
+	rxqStallCyc   *prometheus.Desc
+	portSteering  *prometheus.Desc
+	distMoves     *prometheus.Desc
+	distShare     *prometheus.Desc
+	distPinned    *prometheus.Desc
 
 	ringEnqueued  *prometheus.Desc
 	ringDropped   *prometheus.Desc
@@ -149,17 +157,27 @@ func New(src Source, build BuildInfo) *Collector {
 			lc("lcore_slowpath_ring_full_total", "Slow-path packets the lcore freed because its ring to the control thread was full (a flood, or slow_path.rate too low).", func(l *report.Lcore) uint64 { return l.SlowRingFull }),
 			lc("lcore_control_tx_packets_total", "Frames of the control thread (ARP, ICMP, software-forwarded packets) the lcore sent.", func(l *report.Lcore) uint64 { return l.ControlTx }),
 			lc("lcore_control_tx_dropped_total", "Frames of the control thread the lcore dropped because the TX queue was full.", func(l *report.Lcore) uint64 { return l.ControlTxFull }),
+			lc("lcore_stall_cycles_total", "TSC cycles the lcore waited for room in a ring to a worker (backpressure); part of its busy cycles.", func(l *report.Lcore) uint64 { return l.StallCycles }),
+			lc("lcore_sampled_packets_total", "Packets received (NIC queues and rings) in the loops sampled for steer_lcore_sampled_cycles_total: divide the two for cycles per packet by role.", func(l *report.Lcore) uint64 { return l.SampledPackets }),
 		},
 		lcoreDropped: desc("lcore_dropped_packets_total", "Packets the lcore dropped, by reason (every reason listed, zeros included).", "lcore", "reason"),
 		lcoreSlow:    desc("lcore_slowpath_packets_total", "Packets the lcore handed to the slow path, by reason (every reason listed).", "lcore", "reason"),
 		lcorePolls:   desc("lcore_polls_total", "Polls of NIC queues and distributor rings that found packets (busy) or none (idle).", "lcore", "state"),
+		lcoreCycles:  desc("lcore_cycles_total", "TSC cycles of the lcore's loops that found work (busy) or none (idle): busy / (busy + idle) is how loaded it is, busy / packets what a packet costs.", "lcore", "state"),
+		lcoreRoles:   desc("lcore_sampled_cycles_total", "TSC cycles of a sample of the lcore's busy loops (1 in 64), by role: rx (polling NIC queues and rings), handoff (hashing, handing to workers), process (the L3 pipeline), tx (sending).", "lcore", "role"),
+		rxqStalls:    desc("rxq_stall_skips_total", "Polls of a distributor RX queue skipped waiting for ring room (backpressure): the NIC holds the packets (and drops them into imissed when full).", "lcore", "port", "queue"),
+		rxqStallCyc:  desc("rxq_stall_cycles_total", "TSC cycles a distributor RX queue waited for ring room (backpressure), at most distributor.max_stall at a time.", "lcore", "port", "queue"),
+		portSteering: desc("port_steering_info", "How packets of the port reach lcores, always 1: steering is rss, distributor or rtc (run to completion without spreading); reason says why auto chose it.", "port", "steering", "reason"),
+		distMoves:    desc("distributor_moves_total", "RETA changes the distributor's balancer made, by kind: out (buckets to workers), back (to their RX lcore), revert (a move that did not pay, undone).", "kind"),
+		distShare:    desc("distributor_handed_share", "Share of an RX lcore's packets on buckets handed to workers (the rest it processes itself).", "lcore"),
+		distPinned:   desc("distributor_pinned", "1 while an operator's RETA (PUT /api/v1/reta) holds the balancer off."),
 		lcoreInfo:    desc("lcore_info", "Lcore role, always 1: role is rx+fwd (run to completion), rx (distributor RX), worker or rx+worker; worker is the software queue id (\"\" for non-workers).", "lcore", "worker", "role"),
 
 		ringEnqueued:  desc("ring_enqueued_packets_total", "Packets an RX lcore handed to a worker over this link; ring=\"false\" is the RX lcore's own share, processed inline.", link...),
 		ringDropped:   desc("ring_dropped_full_packets_total", "Packets dropped because the link's ring was full (on_full: drop).", link...),
 		ringOccupancy: desc("ring_occupancy", "Packets waiting in the link's ring now.", link...),
 
-		retaBuckets:    desc("reta_buckets", "Distributor RETA buckets pointing at each worker (the RETA spread).", "worker"),
+		retaBuckets:    desc("reta_buckets", "Buckets of the first RX lcore's RETA per worker (the RETA spread); worker=\"local\": kept by the RX lcore itself.", "worker"),
 		mempoolSize:    desc("mempool_size_mbufs", "Mbufs in the packet pool."),
 		mempoolInUse:   desc("mempool_in_use_mbufs", "Mbufs of the packet pool in use now (descriptor rings, rings, TX buffers, in flight)."),
 		fibEntries:     desc("fib_entries", "FIB prefixes in the forwarding table, the router's own and broadcast /32s included."),
@@ -183,7 +201,8 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		ch <- l.desc
 	}
 	for _, d := range []*prometheus.Desc{c.portLinkUp, c.portSpeed, c.portInfo, c.lcoreDropped, c.lcoreSlow,
-		c.lcorePolls, c.lcoreInfo, c.ringEnqueued, c.ringDropped, c.ringOccupancy, c.retaBuckets,
+		c.lcorePolls, c.lcoreInfo, c.lcoreCycles, c.lcoreRoles, c.rxqStalls, c.rxqStallCyc, c.portSteering,
+		c.distMoves, c.distShare, c.distPinned, c.ringEnqueued, c.ringDropped, c.ringOccupancy, c.retaBuckets,
 		c.mempoolSize, c.mempoolInUse, c.fibEntries, c.fibNextHops, c.routes, c.neighbors, c.up,
 		c.buildInfo, c.scrapeDuration, c.scrapeSuccess} {
 		ch <- d
@@ -295,6 +314,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(c.portLinkUp, b2f(p.LinkUp), p.Name)
 		gauge(c.portSpeed, float64(p.LinkMbps)*1e6, p.Name)
 		gauge(c.portInfo, 1, p.Name, p.Driver, p.MAC, p.Steering)
+		gauge(c.portSteering, 1, p.Name, p.Steering, p.SteeringReason)
 	}
 
 	roles := lcoreRoles(rep)
@@ -307,6 +327,15 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		counter(c.lcorePolls, l.BusyPolls, id, "busy")
 		counter(c.lcorePolls, l.IdlePolls, id, "idle")
+		counter(c.lcoreCycles, l.BusyCycles, id, "busy")
+		counter(c.lcoreCycles, l.IdleCycles, id, "idle")
+		for _, r := range sortedKeys(l.RoleCycles) {
+			counter(c.lcoreRoles, l.RoleCycles[r], id, r)
+		}
+		for _, q := range l.RxQueues {
+			counter(c.rxqStalls, q.StallSkips, id, q.Port, strconv.Itoa(q.Queue))
+			counter(c.rxqStallCyc, q.StallCycles, id, q.Port, strconv.Itoa(q.Queue))
+		}
 		for _, r := range sortedKeys(l.Dropped) {
 			counter(c.lcoreDropped, l.Dropped[r], id, r)
 		}
@@ -329,7 +358,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 
 	if len(rep.RETA) > 0 {
-		spread := map[int]int{}
+		spread := map[int]int{-1: 0}
 		for _, w := range workers {
 			spread[w] = 0 // workers without a bucket show 0
 		}
@@ -337,8 +366,21 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			spread[w]++
 		}
 		for _, w := range slices.Sorted(maps.Keys(spread)) {
-			gauge(c.retaBuckets, float64(spread[w]), strconv.Itoa(w))
+			label := strconv.Itoa(w)
+			if w < 0 {
+				label = "local"
+			}
+			gauge(c.retaBuckets, float64(spread[w]), label)
 		}
+	}
+	if d := rep.Distributor; d != nil {
+		for _, k := range sortedKeys(d.Moves) {
+			counter(c.distMoves, d.Moves[k], k)
+		}
+		for _, e := range d.Estimates {
+			gauge(c.distShare, e.Share, strconv.Itoa(e.Lcore))
+		}
+		gauge(c.distPinned, b2f(d.Pinned))
 	}
 
 	gauge(c.mempoolSize, float64(rep.Mempool.Size))

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"text/tabwriter"
 
+	"github.com/steer-router/steer/pkg/balance"
 	"github.com/steer-router/steer/pkg/fwd"
 	"github.com/steer-router/steer/pkg/slowpath"
 )
@@ -19,36 +20,40 @@ import (
 // Report is what steer did: written as JSON by `steer run --stats-file` and
 // printed as a summary on exit.
 type Report struct {
-	Ports   []Port  `json:"ports"`
-	Lcores  []Lcore `json:"lcores"`
-	Rings   []Ring  `json:"rings,omitempty"`
-	RETA    []int   `json:"reta,omitempty"`
-	FIB     FIB     `json:"fib"`
-	Totals  Totals  `json:"totals"`
-	Mempool Mempool `json:"mempool"`
+	Ports  []Port  `json:"ports"`
+	Lcores []Lcore `json:"lcores"`
+	Rings  []Ring  `json:"rings,omitempty"`
+	RETA   []int   `json:"reta,omitempty"` // the first RX lcore's, as applied (-1: local)
+	// Distributor is the software distributor's state: per RX lcore its
+	// RETA and load per bucket, and the balancer's view and decisions.
+	Distributor *Distributor `json:"distributor,omitempty"`
+	FIB         FIB          `json:"fib"`
+	Totals      Totals       `json:"totals"`
+	Mempool     Mempool      `json:"mempool"`
 	// SlowPath is the control thread's ARP, ICMP and forwarding counters.
 	SlowPath *slowpath.Stats `json:"slow_path,omitempty"`
 }
 
 // Port is one port's identity and ethdev counters.
 type Port struct {
-	Name      string `json:"name"`
-	PortID    uint16 `json:"port_id"`
-	Driver    string `json:"driver"`
-	MAC       string `json:"mac"`
-	RxQueues  int    `json:"rx_queues"`
-	TxQueues  int    `json:"tx_queues"`
-	Steering  string `json:"steering"` // rss | distributor | rtc
-	LinkUp    bool   `json:"link_up"`
-	LinkMbps  uint32 `json:"link_mbps"`
-	RxPackets uint64 `json:"rx_packets"`
-	TxPackets uint64 `json:"tx_packets"`
-	RxBytes   uint64 `json:"rx_bytes"`
-	TxBytes   uint64 `json:"tx_bytes"`
-	RxMissed  uint64 `json:"rx_missed"`
-	RxErrors  uint64 `json:"rx_errors"`
-	TxErrors  uint64 `json:"tx_errors"`
-	RxNoMbuf  uint64 `json:"rx_nombuf"`
+	Name           string `json:"name"`
+	PortID         uint16 `json:"port_id"`
+	Driver         string `json:"driver"`
+	MAC            string `json:"mac"`
+	RxQueues       int    `json:"rx_queues"`
+	TxQueues       int    `json:"tx_queues"`
+	Steering       string `json:"steering"`        // rss | distributor | rtc
+	SteeringReason string `json:"steering_reason"` // why (auto), or "configured"
+	LinkUp         bool   `json:"link_up"`
+	LinkMbps       uint32 `json:"link_mbps"`
+	RxPackets      uint64 `json:"rx_packets"`
+	TxPackets      uint64 `json:"tx_packets"`
+	RxBytes        uint64 `json:"rx_bytes"`
+	TxBytes        uint64 `json:"tx_bytes"`
+	RxMissed       uint64 `json:"rx_missed"`
+	RxErrors       uint64 `json:"rx_errors"`
+	TxErrors       uint64 `json:"tx_errors"`
+	RxNoMbuf       uint64 `json:"rx_nombuf"`
 }
 
 // Lcore is one forwarding lcore's counters. RxPackets counts packets
@@ -71,6 +76,29 @@ type Lcore struct {
 	ControlTxFull     uint64            `json:"control_tx_full"`    // ... dropped: TX queue full
 	Dropped           map[string]uint64 `json:"dropped"`
 	SlowPath          map[string]uint64 `json:"slowpath"`
+
+	// Cycles (TSC) of loops that found work, of loops that found none, and
+	// (within busy) waiting for ring room; busy cycles per packet received
+	// (NIC queues and rings). Role cycles come from a sample of busy loops:
+	// RoleCycles[r] / SampledPackets is role r's cost per packet.
+	BusyCycles      uint64            `json:"busy_cycles"`
+	IdleCycles      uint64            `json:"idle_cycles"`
+	StallCycles     uint64            `json:"stall_cycles"`
+	CyclesPerPacket float64           `json:"cycles_per_packet"`
+	SampledLoops    uint64            `json:"sampled_loops"`
+	SampledPackets  uint64            `json:"sampled_packets"`
+	SampledLocal    uint64            `json:"sampled_local"`
+	RoleCycles      map[string]uint64 `json:"role_cycles"`
+	RxQueues        []RxQueue         `json:"rx_queues,omitempty"`
+}
+
+// RxQueue is one RX queue's backpressure: polls skipped waiting for ring
+// room, and the cycles waited.
+type RxQueue struct {
+	Port        string `json:"port"`
+	Queue       int    `json:"queue"`
+	StallSkips  uint64 `json:"stall_skips"`
+	StallCycles uint64 `json:"stall_cycles"`
 }
 
 // Ring is one (RX lcore, worker) link of the distributor.
@@ -119,6 +147,15 @@ func FromCounters(id, worker int, c fwd.LcoreCounters) Lcore {
 		ControlTxFull:     c.ControlTxFull,
 		Dropped:           make(map[string]uint64, fwd.NumDropReasons),
 		SlowPath:          make(map[string]uint64, fwd.NumSlowReasons),
+		BusyCycles:        c.BusyCycles, IdleCycles: c.IdleCycles, StallCycles: c.StallCycles,
+		SampledLoops: c.SampledLoops, SampledPackets: c.SampledPackets, SampledLocal: c.SampledLocal,
+		RoleCycles: make(map[string]uint64, fwd.NumRoles),
+	}
+	if n := c.Packets(); n > 0 {
+		l.CyclesPerPacket = float64(c.BusyCycles) / float64(n)
+	}
+	for r, n := range c.RoleCycles {
+		l.RoleCycles[fwd.Role(r).String()] = n
 	}
 	for r, n := range c.Dropped {
 		l.Dropped[fwd.DropReason(r).String()] = n
@@ -204,4 +241,25 @@ type Neighbor struct {
 	// Static entries come from the config or the API and always win over
 	// what ARP learns.
 	Static bool `json:"static"`
+}
+
+// Distributor is the software distributor's state.
+type Distributor struct {
+	Workers   int                `json:"workers"`
+	Hash      string             `json:"hash"`    // auto | l3 | l4
+	Balance   string             `json:"balance"` // auto | off
+	Pinned    bool               `json:"pinned"`  // an operator set the RETA (PUT /api/v1/reta)
+	Moves     map[string]uint64  `json:"moves"`   // balancer decisions by kind: out, back, revert
+	Decisions []string           `json:"decisions,omitempty"`
+	Estimates []balance.Estimate `json:"estimates,omitempty"`
+	RxLcores  []RxLcore          `json:"rx_lcores"`
+}
+
+// RxLcore is one RX lcore's RETA (bucket -> worker, -1: itself) and the
+// packets it has counted per bucket.
+type RxLcore struct {
+	Lcore   int      `json:"lcore"`
+	Wanted  []int    `json:"wanted"`
+	Applied []int    `json:"applied"`
+	Buckets []uint64 `json:"bucket_packets"`
 }

@@ -1,6 +1,24 @@
 package router
 
-// RETA is the distributor's indirection table (bucket -> worker), nil
+import (
+	"errors"
+
+	"github.com/steer-router/steer/cgo/dataplane"
+)
+
+// rxLcores are the lcores that poll distributor queues, in map order.
+func (r *Router) rxLcores() []*dataplane.Lcore {
+	var out []*dataplane.Lcore
+	for _, l := range r.dp.Lcores() {
+		if l.Distributes() {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// RETA is the distributor's indirection table as the first RX lcore
+// applies it (bucket -> worker, fwd.RETALocal: the RX lcore itself); nil
 // without a distributor or once stopping.
 func (r *Router) RETA() []int {
 	var out []int
@@ -9,14 +27,39 @@ func (r *Router) RETA() []int {
 }
 
 func (r *Router) reta() []int {
-	if r.dp.RETASize() == 0 {
-		return nil
+	if ls := r.rxLcores(); len(ls) > 0 {
+		return ls[0].AppliedRETA()
 	}
-	return r.dp.RETA()
+	return nil
 }
 
-// SetRETA replaces the RETA while forwarding; a moved bucket follows only
-// once its old worker has sent what it holds of it, so flows keep order.
+// SetRETA sets every RX lcore's RETA (bucket -> worker, or fwd.RETALocal)
+// while forwarding, and pins it: the balancer leaves the distributor alone
+// until ReleaseRETA. A moved bucket follows only once its old owner has
+// sent what it holds of it, so flows keep order.
 func (r *Router) SetRETA(reta []int) error {
-	return r.whileRunning(func() error { return r.dp.SetRETA(reta) })
+	return r.whileRunning(func() error {
+		ls := r.rxLcores()
+		if len(ls) == 0 {
+			return errors.New("no distributor: no port uses steering distributor")
+		}
+		for _, l := range ls {
+			if err := l.SetRETA(reta); err != nil {
+				return err
+			}
+		}
+		r.bal.pin(true)
+		return nil
+	})
+}
+
+// ReleaseRETA gives the RETA back to the balancer (after SetRETA).
+func (r *Router) ReleaseRETA() error {
+	return r.whileRunning(func() error {
+		if len(r.rxLcores()) == 0 {
+			return errors.New("no distributor: no port uses steering distributor")
+		}
+		r.bal.pin(false)
+		return nil
+	})
 }

@@ -3,11 +3,16 @@ package router
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
+
+	"go.uber.org/zap"
 
 	"github.com/steer-router/steer/cgo/dataplane"
 	"github.com/steer-router/steer/cgo/dpdk/eal"
 	"github.com/steer-router/steer/cgo/dpdk/ring"
+	"github.com/steer-router/steer/pkg/fwd"
 )
 
 // link is a distributor ring from an RX lcore to a worker.
@@ -33,16 +38,26 @@ func (r *Router) addLcores() error {
 		distributing = distributing || p.steer == "distributor"
 	}
 	if len(workers) > 0 && !distributing {
-		return errors.New("lcores: some lcores are workers (worker: true) but no port uses the distributor: nothing would feed them; set a port's steering to distributor (or auto on a device without RSS)")
+		// auto chose RSS for every port: the workers would idle.
+		r.log.Warn("lcores: the workers idle: every port steers by RSS, so nothing feeds them; set a port's steering to distributor to use them",
+			zap.Ints("lcores", slices.Sorted(maps.Keys(workers))))
+		workers = map[int]int{}
 	}
 	if distributing {
 		d := r.cfg.Distributor
-		if err := dp.SetDistributor(len(workers), d.RetaSize, d.Burst, d.OnFull == "backpressure"); err != nil {
+		hash, err := fwd.ParseHashMode(d.Hash)
+		if err != nil {
+			return fmt.Errorf("distributor.hash: %w", err)
+		}
+		if err := dp.SetDistributor(len(workers), d.RetaSize, d.Burst, d.OnFull == "backpressure", d.Stall, hash); err != nil {
 			return err
 		}
 	}
 	var order []*dataplane.Lcore
 	for _, lc := range r.cfg.Lcores {
+		if len(lc.Rx) == 0 && len(workers) == 0 {
+			continue // an idle worker (see above): not launched
+		}
 		var rx []dataplane.RxQueue
 		for _, q := range lc.Rx {
 			p := r.portByName(q.Port)
@@ -64,13 +79,7 @@ func (r *Router) addLcores() error {
 			continue
 		}
 		for _, to := range order {
-			if to.Worker < 0 {
-				continue
-			}
-			if to == from {
-				if err := dp.Link(from, to, nil); err != nil {
-					return err
-				}
+			if to.Worker < 0 || to == from { // its own worker id is local: no ring
 				continue
 			}
 			rg, err := ring.NewSPSC(fmt.Sprintf("steer_l%d_w%d", from.ID, to.Worker), r.cfg.Distributor.RingSize, eal.SocketOf(to.ID))
@@ -82,8 +91,26 @@ func (r *Router) addLcores() error {
 				return err
 			}
 		}
+		if err := from.SetRETA(r.startRETA(from)); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// startRETA is an RX lcore's RETA at start: every bucket local when the
+// balancer runs (it moves buckets out while the lcore cannot keep up),
+// else round robin over the workers.
+func (r *Router) startRETA(l *dataplane.Lcore) []int {
+	reta := make([]int, r.dp.RETASize())
+	for b := range reta {
+		if r.cfg.Distributor.Balance.Mode == "auto" {
+			reta[b] = fwd.RETALocal
+		} else {
+			reta[b] = b % r.dp.Workers()
+		}
+	}
+	return reta
 }
 
 // freeLinks frees the distributor rings once the workers have drained

@@ -80,7 +80,7 @@ func (r *Router) probe(i int) (*port, error) {
 	if int(id) >= fwd.MaxPorts {
 		return p, fmt.Errorf("%s: port id %d exceeds the fast path's %d ports", field, id, fwd.MaxPorts)
 	}
-	p.steer, p.why = resolveSteering(c, info, r.hasWorkers())
+	p.steer, p.why = resolveSteering(c, info, r.sharers(c.Name), r.workers())
 	if c.Steering == "rss" && c.RxQueues > 1 && !info.CanRSS() {
 		return p, fmt.Errorf("%s.steering: rss, but %s (%s) reports no IPv4 RSS offloads; use auto or distributor", field, c.Device, info.Driver)
 	}
@@ -91,41 +91,73 @@ func (r *Router) probe(i int) (*port, error) {
 	return p, nil
 }
 
-func (r *Router) hasWorkers() bool {
+func (r *Router) hasWorkers() bool { return r.workers() > 0 }
+
+// workers is how many lcores of the map are distributor workers.
+func (r *Router) workers() int {
+	n := 0
 	for _, lc := range r.cfg.Lcores {
 		if lc.Worker {
-			return true
+			n++
 		}
 	}
-	return false
+	return n
+}
+
+// sharers is how many lcores should share a port's packets: the lcores
+// that poll its queues, and the workers.
+func (r *Router) sharers(port string) int {
+	n := 0
+	for _, lc := range r.cfg.Lcores {
+		polls := false
+		for _, q := range lc.Rx {
+			polls = polls || q.Port == port
+		}
+		if polls || lc.Worker {
+			n++
+		}
+	}
+	return n
 }
 
 // resolveSteering turns a port's steering setting into what runs:
 //   - rss: the NIC spreads flows over the RX queues, lcores run to completion;
 //   - distributor: RX lcores spread flows over worker lcores in software;
-//   - rtc: run to completion on the device's own queues, no spreading (auto
-//     on a device without RSS when the lcore map has no workers).
-func resolveSteering(c config.Port, info ethdev.Info, workers bool) (string, string) {
+//   - rtc: run to completion on the device's own queues, no spreading.
+//
+// auto picks rss when the device hashes IPv4 flows into at least as many
+// configured RX queues as there are lcores to share the port's packets
+// (sharers: its pollers and the workers); else the distributor when the
+// lcore map has workers; else run to completion. It never fails: the
+// choice and why are logged and exported.
+func resolveSteering(c config.Port, info ethdev.Info, sharers, workers int) (string, string) {
 	switch c.Steering {
 	case "rss":
 		return "rss", "configured"
 	case "distributor":
 		return "distributor", "configured"
 	}
+	rss := info.CanRSS() && c.RxQueues > 1 && info.MaxRxQueues >= c.RxQueues
 	switch {
-	case info.CanRSS() && info.MaxRxQueues >= c.RxQueues:
-		return "rss", fmt.Sprintf("device hashes IPv4 flows over up to %d RX queues", info.MaxRxQueues)
-	case workers:
-		return "distributor", "device has no RSS (or too few RX queues) and the lcore map has workers"
+	case rss && c.RxQueues >= sharers:
+		return "rss", fmt.Sprintf("the device hashes flows over the %d RX queues, enough for the %d lcores sharing the port", c.RxQueues, sharers)
+	case workers > 0 && rss:
+		return "distributor", fmt.Sprintf("%d RX queues for %d lcores sharing the port: the distributor spreads over the workers", c.RxQueues, sharers)
+	case workers > 0 && info.CanRSS():
+		return "distributor", "one RX queue: the distributor spreads flows over the workers"
+	case workers > 0:
+		return "distributor", "the device has no RSS: the distributor spreads flows over the workers"
+	case rss:
+		return "rss", fmt.Sprintf("the device hashes flows over the %d RX queues", c.RxQueues)
 	default:
-		return "rtc", "device has no RSS and the lcore map has no workers: each queue runs to completion"
+		return "rtc", "no RSS over several queues and no workers: each queue runs to completion"
 	}
 }
 
 func (r *Router) startPort(p *port) error {
 	var hf uint64
 	if p.rss {
-		hf = ethdev.RSSIPv4 & p.info.RSSOffloads
+		hf = rssHashes(r.cfg.Distributor.Hash) & p.info.RSSOffloads
 	}
 	// A NIC that checks IPv4 header checksums saves the fast path the sum.
 	var offloads uint64
@@ -167,6 +199,21 @@ func (r *Router) startPort(p *port) error {
 		zap.Int("max_rx_queues", p.info.MaxRxQueues), zap.Int("max_tx_queues", p.info.MaxTxQueues),
 		zap.Bool("link_up", link.Up), zap.Uint32("link_mbps", link.SpeedMbps), zap.Int("socket", p.info.Socket))
 	return nil
+}
+
+// rssHashes are the RSS hash functions that make the NIC's flows the
+// distributor's (distributor.hash): auto hashes TCP by its ports and
+// everything else by addresses, l3 everything by addresses, l4 TCP and UDP
+// by their ports. The distributor uses the NIC's hash where the mbuf has
+// one, so the two agree on what one flow is.
+func rssHashes(mode string) uint64 {
+	switch mode {
+	case "l3":
+		return ethdev.RSSIPv4Addresses | ethdev.RSSIPv4Frag
+	case "l4":
+		return ethdev.RSSIPv4
+	}
+	return ethdev.RSSIPv4Addresses | ethdev.RSSIPv4Frag | ethdev.RSSIPv4TCP | ethdev.RSSIPv4Other
 }
 
 // closePort stops and closes the port (the pcap PMD finishes its files

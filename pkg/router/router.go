@@ -39,6 +39,7 @@ type Router struct {
 	rib   *rib.Table
 	links []*link // distributor rings
 	slow  slowPath
+	bal   balancer
 
 	stopOnce sync.Once
 	running  atomic.Bool  // lcores launched and not stopped
@@ -68,6 +69,7 @@ func Start(cfg *config.Config, log *zap.Logger) (*Router, error) {
 	}
 	r.running.Store(true)
 	r.slow.start()
+	r.startBalancer()
 	r.logLcoreMap()
 	st := r.rib.Stats()
 	log.Info("forwarding", zap.Int("lcores", len(cfg.Lcores)), zap.Int("ports", len(r.ports)),
@@ -164,6 +166,7 @@ func (r *Router) Stop() (*report.Report, error) {
 // finishes its files on close), leak check, pool, rings, data plane, FIB.
 func (r *Router) teardown() (*report.Report, error) {
 	r.running.Store(false)
+	r.bal.stop()  // before the lock: its step holds the read side
 	r.live.Lock() // wait for snapshots and changes in progress; none start after this
 	defer r.live.Unlock()
 	var errs []error

@@ -46,24 +46,30 @@ func TestResolveSteering(t *testing.T) {
 	rss := ethdev.Info{MaxRxQueues: 8, RSSOffloads: ethdev.RSSIPv4}
 	none := ethdev.Info{MaxRxQueues: 1}
 	cases := []struct {
-		steering string
-		rxq      int
-		info     ethdev.Info
-		workers  bool
-		want     string
+		steering         string
+		rxq              int
+		info             ethdev.Info
+		sharers, workers int
+		want             string
 	}{
-		{"auto", 4, rss, true, "rss"},
-		{"auto", 16, rss, true, "distributor"}, // more queues asked than the NIC has
-		{"auto", 16, rss, false, "rtc"},
-		{"auto", 1, none, true, "distributor"},
-		{"auto", 1, none, false, "rtc"},
-		{"rss", 1, none, true, "rss"},
-		{"distributor", 4, rss, true, "distributor"},
+		{"auto", 4, rss, 4, 2, "rss"},          // one queue per lcore: the NIC spreads
+		{"auto", 4, rss, 2, 0, "rss"},          // more queues than lcores
+		{"auto", 2, rss, 4, 2, "distributor"},  // fewer queues than lcores: workers help
+		{"auto", 2, rss, 4, 0, "rss"},          // nothing else to spread with
+		{"auto", 16, rss, 4, 2, "distributor"}, // more queues asked than the NIC has
+		{"auto", 16, rss, 4, 0, "rtc"},
+		{"auto", 1, rss, 2, 1, "distributor"}, // one queue: RSS spreads nothing
+		{"auto", 1, rss, 1, 0, "rtc"},
+		{"auto", 1, none, 3, 2, "distributor"},
+		{"auto", 1, none, 1, 0, "rtc"},
+		{"rss", 1, none, 1, 0, "rss"},
+		{"distributor", 4, rss, 4, 2, "distributor"},
 	}
 	for _, c := range cases {
-		got, why := resolveSteering(config.Port{Steering: c.steering, RxQueues: c.rxq}, c.info, c.workers)
+		got, why := resolveSteering(config.Port{Steering: c.steering, RxQueues: c.rxq}, c.info, c.sharers, c.workers)
 		if got != c.want || why == "" {
-			t.Errorf("%s, %d rx queues, rss %v, workers %v: %q (%s), want %q", c.steering, c.rxq, c.info.CanRSS(), c.workers, got, why, c.want)
+			t.Errorf("%s, %d rx queues, rss %v, %d sharers, %d workers: %q (%s), want %q",
+				c.steering, c.rxq, c.info.CanRSS(), c.sharers, c.workers, got, why, c.want)
 		}
 	}
 }

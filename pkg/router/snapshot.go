@@ -8,7 +8,12 @@ import (
 func (r *Router) Counters() []report.Lcore {
 	var out []report.Lcore
 	for _, l := range r.dp.Lcores() {
-		out = append(out, report.FromCounters(l.ID, l.Worker, l.Counters()))
+		lr := report.FromCounters(l.ID, l.Worker, l.Counters())
+		for _, q := range l.RxQueues() {
+			lr.RxQueues = append(lr.RxQueues, report.RxQueue{Port: r.portName(int(q.Port)), Queue: int(q.Queue),
+				StallSkips: q.StallSkips, StallCycles: q.StallCycles})
+		}
+		out = append(out, lr)
 	}
 	return out
 }
@@ -41,11 +46,20 @@ func (r *Router) snapshot() *report.Report {
 	return rep
 }
 
-// lcoreReports fills the lcore, ring, RETA and total parts of rep.
+// lcoreReports fills the lcore, ring, distributor and total parts of rep.
 func (r *Router) lcoreReports(rep *report.Report) {
 	rep.Lcores = r.Counters()
 	rep.Totals = report.Sum(rep.Lcores)
 	rep.RETA = r.reta()
+	if r.dp.Workers() > 0 {
+		d := &report.Distributor{Workers: r.dp.Workers(), Hash: r.cfg.Distributor.Hash}
+		for _, l := range r.rxLcores() {
+			d.RxLcores = append(d.RxLcores, report.RxLcore{Lcore: l.ID, Wanted: l.WantedRETA(),
+				Applied: l.AppliedRETA(), Buckets: l.BucketPackets()})
+		}
+		r.bal.report(d)
+		rep.Distributor = d
+	}
 	occupancy := map[[2]int]int{}
 	for _, l := range r.links {
 		occupancy[[2]int{l.from, l.worker}] = l.r.Count()
@@ -65,7 +79,7 @@ func (r *Router) fibReport() report.FIB {
 
 func (r *Router) portReport(p *port) report.Port {
 	pr := report.Port{Name: p.cfg.Name, PortID: uint16(p.id), Driver: p.info.Driver, MAC: p.mac.String(),
-		RxQueues: p.cfg.RxQueues, TxQueues: p.cfg.TxQueues, Steering: p.steer}
+		RxQueues: p.cfg.RxQueues, TxQueues: p.cfg.TxQueues, Steering: p.steer, SteeringReason: p.why}
 	if s, err := p.id.Stats(); err == nil {
 		pr.RxPackets, pr.TxPackets, pr.RxBytes, pr.TxBytes = s.RxPackets, s.TxPackets, s.RxBytes, s.TxBytes
 		pr.RxMissed, pr.RxErrors, pr.TxErrors, pr.RxNoMbuf = s.RxMissed, s.RxErrors, s.TxErrors, s.RxNoMbuf
