@@ -8,12 +8,14 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/steer-router/steer/pkg/config"
 	"github.com/steer-router/steer/pkg/rib"
 )
 
@@ -29,8 +31,19 @@ func apiFlags(cmd *cobra.Command, c *apiClient) {
 	cmd.PersistentFlags().StringVar(&c.token, "token", os.Getenv("STEER_API_TOKEN"), "bearer token for changes (default $STEER_API_TOKEN)")
 }
 
+// apiError is an error answer of the API: its message and the field it
+// names ("via", "routes[3].via"; "" for none).
+type apiError struct{ Field, Msg string }
+
+func (e *apiError) Error() string {
+	if e.Field != "" {
+		return e.Field + ": " + e.Msg
+	}
+	return e.Msg
+}
+
 // do sends a request and decodes a JSON answer into out (if not nil). API
-// errors come back as their message, with the field they name.
+// errors come back as an *apiError: their message, with the field they name.
 func (c *apiClient) do(method, path string, in, out any) error {
 	var body io.Reader
 	if in != nil {
@@ -61,10 +74,7 @@ func (c *apiClient) do(method, path string, in, out any) error {
 	if resp.StatusCode >= 300 {
 		var e struct{ Error, Field string }
 		if json.NewDecoder(resp.Body).Decode(&e) == nil && e.Error != "" {
-			if e.Field != "" {
-				return fmt.Errorf("%s: %s", e.Field, strings.TrimPrefix(e.Error, e.Field+": "))
-			}
-			return errors.New(e.Error)
+			return &apiError{Field: e.Field, Msg: strings.TrimPrefix(e.Error, e.Field+": ")}
 		}
 		return fmt.Errorf("%s %s: %s", method, path, resp.Status)
 	}
@@ -108,16 +118,26 @@ func routesCmd() *cobra.Command {
 		},
 	}
 	list.Flags().BoolVar(&all, "all", false, "every FIB entry: connected subnets, the router's addresses, resolved neighbours")
-	cmd.AddCommand(list, &cobra.Command{
-		Use:   "add PREFIX via GATEWAY",
-		Short: "add or replace a static route, e.g. `steer routes add 198.51.100.0/24 via 203.0.113.2`",
+	var file string
+	add := &cobra.Command{
+		Use:   "add PREFIX via GATEWAY | add --file FILE",
+		Short: "add or replace a static route, e.g. `steer routes add 198.51.100.0/24 via 203.0.113.2`, or every route of a file",
 		Args: func(_ *cobra.Command, args []string) error {
+			if file != "" {
+				if len(args) != 0 {
+					return errors.New("usage: steer routes add --file FILE (the routes are in the file)")
+				}
+				return nil
+			}
 			if len(args) != 3 || args[1] != "via" {
-				return errors.New("usage: steer routes add PREFIX via GATEWAY")
+				return errors.New("usage: steer routes add PREFIX via GATEWAY, or steer routes add --file FILE")
 			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if file != "" {
+				return addFile(cmd, c, file)
+			}
 			in := map[string]string{"prefix": args[0], "via": args[2]}
 			if err := c.do("POST", "/api/v1/routes", in, nil); err != nil {
 				return err
@@ -125,7 +145,9 @@ func routesCmd() *cobra.Command {
 			fmt.Fprintf(cmd.OutOrStdout(), "added %s via %s\n", args[0], args[2])
 			return nil
 		},
-	}, &cobra.Command{
+	}
+	add.Flags().StringVar(&file, "file", "", "add every route of FILE, one `PREFIX via GATEWAY` per line (the routes_file format), in one request: all or none")
+	cmd.AddCommand(list, add, &cobra.Command{
 		Use:   "del PREFIX",
 		Short: "delete a static route",
 		Args:  cobra.ExactArgs(1),
@@ -141,4 +163,60 @@ func routesCmd() *cobra.Command {
 		},
 	})
 	return cmd
+}
+
+// bulkTimeout bounds a request with a whole routes file: a million routes
+// take a few seconds to send, parse and load.
+const bulkTimeout = 2 * time.Minute
+
+// addFile sends the routes of a routes file in one request (a JSON list,
+// all or none). Problems in the file are listed by line before anything is
+// sent; a route the router refuses is named by its line too.
+func addFile(cmd *cobra.Command, c *apiClient, path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	routes, ps := config.ParseRoutes(path, data)
+	if ps != nil {
+		fmt.Fprintf(cmd.ErrOrStderr(), "%s: %d problem(s), nothing sent:\n", path, len(ps))
+		for _, p := range ps {
+			fmt.Fprintf(cmd.ErrOrStderr(), "  %s\n", p.Error())
+		}
+		return exitError{1}
+	}
+	type route struct {
+		Prefix string `json:"prefix"`
+		Via    string `json:"via"`
+	}
+	body := make([]route, len(routes))
+	for i, r := range routes {
+		body[i] = route{r.Net.String(), r.Gateway.String()}
+	}
+	if c.http == nil {
+		c.http = &http.Client{Timeout: bulkTimeout}
+	}
+	var out struct{ Added int }
+	if err := c.do("POST", "/api/v1/routes", body, &out); err != nil {
+		var ae *apiError
+		if errors.As(err, &ae) {
+			if i, rest, ok := entry(ae.Field); ok && i < len(routes) {
+				return fmt.Errorf("%s:%d: %s: %s; nothing was added", path, routes[i].Line, rest, ae.Msg)
+			}
+		}
+		return fmt.Errorf("%w; nothing was added", err)
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "added %d route(s) from %s\n", out.Added, path)
+	return nil
+}
+
+// entry splits "routes[3].via" into 3 and "via".
+func entry(f string) (int, string, bool) {
+	rest, ok := strings.CutPrefix(f, "routes[")
+	idx, rest, ok2 := strings.Cut(rest, "]")
+	i, err := strconv.Atoi(idx)
+	if !ok || !ok2 || err != nil || i < 0 {
+		return 0, "", false
+	}
+	return i, strings.TrimPrefix(rest, "."), true
 }
