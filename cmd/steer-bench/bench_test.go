@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,7 +34,7 @@ func TestSteerConfigs(t *testing.T) {
 			continue
 		}
 		path := filepath.Join(t.TempDir(), "steer.yaml")
-		if err := b.writeSteerConfig(path, r, lan, wan, "127.0.0.1:1234"); err != nil {
+		if err := b.writeSteerConfig(path, r, traffic{ID: "udp64-1024"}, lan, wan, "127.0.0.1:1234"); err != nil {
 			t.Fatal(err)
 		}
 		c, err := config.Load(path)
@@ -76,13 +78,14 @@ func TestArgv(t *testing.T) {
 		t.Errorf("devices %s %s", lan, wan)
 	}
 	rows := selectRows(nil, b.s.Steers)
-	got := strings.Join(b.argv(rows[0], lan, wan), " ")
+	udp := traffic{ID: "udp64-1024", Packets: 1024}
+	got := strings.Join(b.argv(rows[0], udp, lan, wan), " ")
 	if want := "dpdk-testpmd -l 0-1 --file-prefix steer-bench --huge-unlink -m 512 --no-pci --vdev " + lan + " --vdev " + wan +
 		" -- -i --auto-start --forward-mode=io --nb-cores=1 --rxq=1 --txq=1 --rxd=1024 --txd=1024 --no-flush-rx"; got != want {
 		t.Errorf("testpmd-1:\n got %s\nwant %s", got, want)
 	}
 	b.s.Huge = false
-	got = strings.Join(b.argv(rows[6], lan, wan), " ")
+	got = strings.Join(b.argv(rows[6], udp, lan, wan), " ")
 	if want := "/t/l3fwd -l 0-1 --file-prefix steer-bench --no-huge -m 512 --no-pci --vdev " + lan + " --vdev " + wan +
 		" -- -p 0x3 -P --lookup=lpm --parse-ptype --config=(0,0,0),(1,0,0),(0,1,1),(1,1,1)"; got != want {
 		t.Errorf("l3fwd-2:\n got %s\nwant %s", got, want)
@@ -152,6 +155,161 @@ func TestErrorLine(t *testing.T) {
 		os.WriteFile(filepath.Join(dir, "output.log"), []byte(tc.log), 0o644)
 		if got := r.errorLine(); got != tc.want {
 			t.Errorf("%q: got %q, want %q", tc.log, got, tc.want)
+		}
+	}
+}
+
+// A small full-table: route files every program reads, each frame to its
+// own prefix of the table, nothing in the bench's own addresses.
+func TestTableTraffic(t *testing.T) {
+	dir := t.TempDir()
+	spec := trafficSpec{ID: "full-table", Flows: 500, Packets: 1, Size: 64, Table: 5000}
+	frames, tb, err := tableTraffic(dir, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(frames) != 500 || tb.Routes != 5000 || tb.FramePrefixes != 500 || tb.FrameTbl24Lines < 490 {
+		t.Fatalf("%d frames, table %+v", len(frames), tb)
+	}
+	routes, ps := config.ParseRoutes("full-table.routes", mustRead(t, tb.SteerFile))
+	if ps != nil || len(routes) != 5000 {
+		t.Fatalf("steer's routes file: %d routes, problems %v", len(routes), ps)
+	}
+	l3 := strings.Split(strings.TrimSpace(string(mustRead(t, tb.L3fwdFile))), "\n")
+	if len(l3) != 5001 || l3[1] != "R"+routes[0].Net.String()+" 1" || !strings.HasPrefix(string(mustRead(t, tb.L3fwdFile6)), "#") {
+		t.Errorf("l3fwd's rule files: %d lines, first %q", len(l3), l3[1])
+	}
+	long := 0
+	for i, r := range routes {
+		if r.Gateway.String() != tableGW || (i > 0 && r.Net.Addr().Less(routes[i-1].Net.Addr())) {
+			t.Fatalf("route %d: %v (not via %s, or not sorted)", i, r, tableGW)
+		}
+		for _, x := range tableExcluded {
+			if r.Net.Overlaps(x) {
+				t.Errorf("route %v overlaps the bench's %v", r.Net, x)
+			}
+		}
+		if r.Net.Bits() > 24 {
+			long++
+		}
+	}
+	if long == 0 || tb.Tbl8Groups == 0 || tb.Tbl8Groups > long || tb.ByLength[24] < 3000 {
+		t.Errorf("lengths %v, %d longer than /24 in %d tbl8 groups", tb.ByLength, long, tb.Tbl8Groups)
+	}
+	// Every frame goes to an address of its own prefix of the table.
+	used := map[netip.Prefix]bool{}
+	for i, f := range frames {
+		if len(f) != 60 {
+			t.Fatalf("frame %d is %d bytes", i, len(f))
+		}
+		dst := netip.AddrFrom4([4]byte(f[30:34]))
+		var match netip.Prefix
+		for _, r := range routes {
+			if r.Net.Contains(dst) && r.Net.Bits() > match.Bits() {
+				match = r.Net
+			}
+		}
+		if !match.IsValid() || used[match] {
+			t.Fatalf("frame %d to %s: prefix %v (used before: %v)", i, dst, match, used[match])
+		}
+		used[match] = true
+	}
+	// The same seed makes the same files.
+	dir2 := t.TempDir()
+	if _, tb2, err := tableTraffic(dir2, spec); err != nil || string(mustRead(t, tb2.SteerFile)) != string(mustRead(t, tb.SteerFile)) {
+		t.Errorf("a second table differs (%v)", err)
+	}
+}
+
+// On full-table steer reads the routes file with a FIB that holds it, and
+// l3fwd the rule files with its FIB lookup; the pools hold the frames.
+func TestTableConfigs(t *testing.T) {
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "STEER_") {
+			t.Setenv(k, "")
+			os.Unsetenv(k)
+		}
+	}
+	dir := t.TempDir()
+	frames, tb, err := tableTraffic(dir, trafficSpec{ID: "full-table", Flows: 2000, Packets: 1, Size: 64, Table: 20000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := traffic{ID: "full-table", File: "/tmp/t.pcap", Packets: len(frames), Table: tb}
+	b := testBench()
+	lan, wan := devices(tr.File, "/tmp/e.pcap")
+	for _, r := range selectRows(nil, b.s.Steers) {
+		switch r.Prog {
+		case "steer":
+			path := filepath.Join(t.TempDir(), "steer.yaml")
+			if err := b.writeSteerConfig(path, r, tr, lan, wan, ""); err != nil {
+				t.Fatal(err)
+			}
+			c, err := config.Load(path)
+			if err != nil {
+				t.Fatalf("%s: %v", r.ID, err)
+			}
+			if len(c.FileRoutes) != 20000 || c.RoutesFile != tb.SteerFile || c.EAL.MemoryMB != tableMemoryMB ||
+				c.FIB.MaxRoutes != tableMaxRoutes || c.Mempool.Mbufs < r.queues()*2000+16384 {
+				t.Errorf("%s: %d file routes, config %+v", r.ID, len(c.FileRoutes), c)
+			}
+		case "l3fwd":
+			got := strings.Join(b.argv(r, tr, lan, wan), " ")
+			for _, want := range []string{"-m 1024", "--lookup=fib --rule_ipv4=" + tb.L3fwdFile + " --rule_ipv6=" + tb.L3fwdFile6 + " --rx-queue-size 2000 --parse-ptype"} {
+				if !strings.Contains(got, want) {
+					t.Errorf("%s lacks %q: %s", r.ID, want, got)
+				}
+			}
+		case "testpmd":
+			b.s.Huge = false
+			if got := strings.Join(b.argv(r, tr, lan, wan), " "); !strings.Contains(got, fmt.Sprintf("--total-num-mbufs=%d", poolFor(tr, r.queues()))) {
+				t.Errorf("%s: %s", r.ID, got)
+			}
+			b.s.Huge = true
+		}
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// full-table's footer: what the frames touch, start-up with the table,
+// and whether every packet went to the sink by route.
+func TestTableLines(t *testing.T) {
+	b := testBench()
+	rows := selectRows([]string{"l3fwd-1", "steer-rtc"}, b.s.Steers)
+	tb := &routeTable{Routes: 500000, Tbl8Groups: 17441, FramePrefixes: 32768, FrameTbl24Lines: 32218, FrameTbl8Groups: 1117}
+	tr := []traffic{{ID: "udp64-1024"}, {ID: "full-table", Table: tb}}
+	up, slow, drop := 1.5, 0.4, 0.0
+	s := func(tid, row string, up *float64, st *steerCounters) sample {
+		return sample{Traffic: tid, Row: row, OK: true, StartupS: up, window: &window{Mpps: 30, DropPct: &drop}, Steer: st}
+	}
+	samples := []sample{
+		s("udp64-1024", "steer-rtc", &slow, nil), s("udp64-1024", "l3fwd-1", &slow, nil),
+		s("full-table", "l3fwd-1", &slow, nil),
+		s("full-table", "steer-rtc", &up, &steerCounters{Slowpath: map[string]uint64{"no_route": 3}, Lcores: []lcoreCounters{{RxPackets: 1000}}}),
+	}
+	mhz := 2600.0
+	rep := &report{machine: machine{CPUModel: "cpu", Nproc: 2, CPUMHz: &mhz, Kernel: "k", Hugepages: true}, traffic: tr, rows: rows,
+		summary: summarise(samples, tr, rows, &mhz), samples: samples}
+	text := b.table(rep)
+	for _, want := range []string{
+		"memory: 2 MiB hugepages, -m 512 per program (full-table: -m 1024)",
+		"full-table  l3fwd FIB, rule file",
+		"udp64-1024  l3fwd LPM",
+		"start-up, exec -> first packet at the sink (median over all traffic but full-table): l3fwd-1 0.40 s, steer-rtc 0.40 s",
+		"lookups read 32218 tbl24 lines (2.0 MiB) and 1117 tbl8 groups",
+		"start-up with the table (exec -> first packet at the sink, median): l3fwd-1 0.40 s, steer-rtc 1.50 s",
+		"by route to the sink: l3fwd-1 drop% 0.0; steer-rtc no_route 3 of 1000 received",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("table lacks %q:\n%s", want, text)
 		}
 	}
 }

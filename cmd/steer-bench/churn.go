@@ -61,7 +61,7 @@ func (b *bench) routeChurn(r row, t traffic) (*churn, error) {
 	}
 	run := b.newRun(r, filepath.Join(b.s.Out, "runs", "route-churn."+t.ID+r.suffix()))
 	run.apiListen = addr
-	err = b.churnWindows(run, t.File, testbed.NewAPI(addr, apiToken), res)
+	err = b.churnWindows(run, t, testbed.NewAPI(addr, apiToken), res)
 	res.ExitCode = run.stop()
 	if errors.Is(err, errInterrupted) {
 		return nil, err
@@ -85,8 +85,8 @@ func (r row) suffix() string {
 	return "@" + r.SteerID
 }
 
-func (b *bench) churnWindows(run *dpdkRun, trafficFile string, api *testbed.API, res *churn) error {
-	if err := run.start(trafficFile); err != nil {
+func (b *bench) churnWindows(run *dpdkRun, t traffic, api *testbed.API, res *churn) error {
+	if err := run.start(t); err != nil {
 		return err
 	}
 	tel, _, err := b.firstPacket(run, 10*time.Millisecond)

@@ -108,7 +108,7 @@ func (b *bench) slowpathFlood(rtc []row, t traffic) (*flood, error) {
 				i = len(variants) - 1 - k
 			}
 			v := variants[i]
-			s, err := b.measure(v.row, t.ID+"+"+v.id, v.file, rep)
+			s, err := b.measure(v.row, traffic{ID: t.ID + "+" + v.id, File: v.file, Table: t.Table}, rep)
 			if err != nil {
 				return nil, err
 			}

@@ -205,7 +205,7 @@ func (b *bench) rounds(rep *report) error {
 				var s sample
 				for attempt := 0; ; attempt++ {
 					var err error
-					if s, err = b.measure(r, t.ID, t.File, rnd); err != nil {
+					if s, err = b.measure(r, t, rnd); err != nil {
 						return err
 					}
 					s.Attempt = attempt + 1

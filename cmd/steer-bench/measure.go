@@ -185,18 +185,18 @@ func (b *bench) firstPacket(r *dpdkRun, poll time.Duration) (*testbed.Telemetry,
 	}
 }
 
-// measure runs row r on a traffic file once: wait for a quiet machine,
-// start, time the first packet, warm up, measure the window, stop. A failed
-// run is a sample with its error; only an interruption is an error.
-func (b *bench) measure(r row, trafficID, trafficFile string, rep int) (sample, error) {
-	s := sample{Traffic: trafficID, Row: r.ID, Rep: rep, LoadavgBefore: loadavg()}
+// measure runs row r on a traffic once: wait for a quiet machine, start,
+// time the first packet, warm up, measure the window, stop. A failed run
+// is a sample with its error; only an interruption is an error.
+func (b *bench) measure(r row, t traffic, rep int) (sample, error) {
+	s := sample{Traffic: t.ID, Row: r.ID, Rep: rep, LoadavgBefore: loadavg()}
 	others, load, err := b.waitForQuiet()
 	if err != nil {
 		return s, err
 	}
 	s.OtherDPDKAtStart, s.CPUOthersBefore = others, load
-	run := b.newRun(r, filepath.Join(b.s.Out, "runs", fmt.Sprintf("%s.%s.%d", trafficID, r.ID, rep)))
-	err = b.window(run, trafficFile, &s)
+	run := b.newRun(r, filepath.Join(b.s.Out, "runs", fmt.Sprintf("%s.%s.%d", t.ID, r.ID, rep)))
+	err = b.window(run, t, &s)
 	s.ExitCode = run.stop()
 	if errors.Is(err, errInterrupted) {
 		return s, err
@@ -215,8 +215,8 @@ func (b *bench) measure(r row, trafficID, trafficFile string, rep int) (sample, 
 }
 
 // window starts the run and fills in s up to the end of its window.
-func (b *bench) window(run *dpdkRun, trafficFile string, s *sample) error {
-	if err := run.start(trafficFile); err != nil {
+func (b *bench) window(run *dpdkRun, t traffic, s *sample) error {
+	if err := run.start(t); err != nil {
 		return err
 	}
 	tel, startup, err := b.firstPacket(run, 2*time.Millisecond)

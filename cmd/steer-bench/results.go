@@ -26,16 +26,18 @@ type results struct {
 }
 
 type benchSettings struct {
-	Seconds    float64    `json:"seconds"`
-	Warmup     float64    `json:"warmup"`
-	Repeat     int        `json:"repeat"`
-	MemoryMB   int        `json:"memory_mb"`
-	Hugepages  bool       `json:"hugepages"`
-	FilePrefix string     `json:"file_prefix"`
-	Src        string     `json:"src"`
-	Dst        string     `json:"dst"`
-	DstMAC     string     `json:"dst_mac"`
-	SteerBins  []steerBin `json:"steer_bins,omitempty"` // A/B
+	Seconds  float64 `json:"seconds"`
+	Warmup   float64 `json:"warmup"`
+	Repeat   int     `json:"repeat"`
+	MemoryMB int     `json:"memory_mb"`
+	// MemoryMBTable is -m on full-table (when it ran).
+	MemoryMBTable int        `json:"memory_mb_full_table,omitempty"`
+	Hugepages     bool       `json:"hugepages"`
+	FilePrefix    string     `json:"file_prefix"`
+	Src           string     `json:"src"`
+	Dst           string     `json:"dst"`
+	DstMAC        string     `json:"dst_mac"`
+	SteerBins     []steerBin `json:"steer_bins,omitempty"` // A/B
 }
 
 type controlPlane struct {
@@ -66,6 +68,9 @@ func (b *bench) writeResults(r *report, text string, interrupted string) error {
 	}
 	if len(b.s.Steers) > 1 {
 		res.Settings.SteerBins = b.s.Steers
+	}
+	if tableMemoryNote(r.traffic) != "" {
+		res.Settings.MemoryMBTable = tableMemoryMB
 	}
 	if interrupted != "" {
 		res.Interrupted = &interrupted

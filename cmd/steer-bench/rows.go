@@ -76,26 +76,44 @@ func rowIDs() []string {
 	return ids
 }
 
-// eal are the EAL arguments every program gets for memory.
-func (b *bench) ealMem() []string {
-	if b.s.Huge {
-		return []string{"--huge-unlink", "-m", strconv.Itoa(memoryMB)}
+// memory is the -m of every program on traffic t: full-table's FIB and
+// the mbufs its frames hold take more (docs/BENCH.md, The traffic).
+func memory(t traffic) int {
+	if t.Table != nil {
+		return tableMemoryMB
 	}
-	return []string{"--no-huge", "-m", strconv.Itoa(memoryMB)}
+	return memoryMB
 }
 
-// argv is the command line of a testpmd or l3fwd row.
-func (b *bench) argv(r row, lan, wan string) []string {
+// eal are the EAL arguments every program gets for memory.
+func (b *bench) ealMem(t traffic) []string {
+	if b.s.Huge {
+		return []string{"--huge-unlink", "-m", strconv.Itoa(memory(t))}
+	}
+	return []string{"--no-huge", "-m", strconv.Itoa(memory(t))}
+}
+
+// queues is the number of RX queues of a row per port: each of port 0's
+// holds the traffic file in mbufs (infinite_rx).
+func (r row) queues() int {
+	if r.Group == "2q" {
+		return 2
+	}
+	return 1
+}
+
+// argv is the command line of a testpmd or l3fwd row on traffic t.
+func (b *bench) argv(r row, t traffic, lan, wan string) []string {
 	switch r.Prog {
 	case "testpmd":
-		return b.testpmdArgv(r, lan, wan)
+		return b.testpmdArgv(r, t, lan, wan)
 	case "l3fwd":
-		return b.l3fwdArgv(r, lan, wan)
+		return b.l3fwdArgv(r, t, lan, wan)
 	}
 	panic("argv of a " + r.Prog + " row")
 }
 
-func (b *bench) testpmdArgv(r row, lan, wan string) []string {
+func (b *bench) testpmdArgv(r row, t traffic, lan, wan string) []string {
 	n := 1
 	lcores := []string{"-l", "0-1"}
 	if r.Group == "2q" {
@@ -103,38 +121,66 @@ func (b *bench) testpmdArgv(r row, lan, wan string) []string {
 	}
 	a := append([]string{"dpdk-testpmd"}, lcores...)
 	a = append(a, "--file-prefix", prefix)
-	a = append(a, b.ealMem()...)
+	a = append(a, b.ealMem(t)...)
 	a = append(a, "--no-pci", "--vdev", lan, "--vdev", wan, "--",
 		"-i", "--auto-start", "--forward-mode=io", fmt.Sprintf("--nb-cores=%d", n), fmt.Sprintf("--rxq=%d", n),
 		fmt.Sprintf("--txq=%d", n), "--rxd=1024", "--txd=1024", "--no-flush-rx")
 	if !b.s.Huge {
 		// testpmd's default pool (155k mbufs, 338 MB) does not fit in
 		// --no-huge -m 512; with hugepages it keeps its default (no
-		// difference in rate was measured).
-		a = append(a, "--total-num-mbufs=16383")
+		// difference in rate was measured), which holds full-table's
+		// frames too.
+		a = append(a, fmt.Sprintf("--total-num-mbufs=%d", poolFor(t, r.queues())))
 	}
 	return a
+}
+
+// poolFor is a pool of 2^n-1 mbufs: 16383, or with full-table the frames
+// each RX queue of port 0 holds and 16384 to forward with.
+func poolFor(t traffic, queues int) int {
+	if t.Table == nil {
+		return 16383
+	}
+	n := 1
+	for n-1 < queues*t.Packets+16384 {
+		n <<= 1
+	}
+	return n - 1
 }
 
 // l3fwd's main lcore runs the forwarding loop too, and an lcore with
 // nothing to do busy-waits for the others: so its main lcore is a
 // forwarding one (see docs/BENCH.md).
-func (b *bench) l3fwdArgv(r row, lan, wan string) []string {
+//
+// On full-table l3fwd loads the table's rule file into an rte_fib
+// (--lookup=fib: rte_lpm's add is O(n^2), docs/BENCH.md) and gets an RX
+// ring as large as the file, which only sizes its mbuf pool (l3fwd's pool
+// is twice the RX rings of the ports and more; the pcap PMD has no ring):
+// every RX queue of port 0 holds the file's frames.
+func (b *bench) l3fwdArgv(r row, t traffic, lan, wan string) []string {
 	lcores, cfg := []string{"-l", "1"}, "(0,0,1),(1,0,1)"
 	if r.Group == "2q" {
 		lcores, cfg = []string{"-l", "0-1"}, "(0,0,0),(1,0,0),(0,1,1),(1,1,1)"
 	}
 	a := append([]string{b.s.L3fwd}, lcores...)
 	a = append(a, "--file-prefix", prefix)
-	a = append(a, b.ealMem()...)
-	return append(a, "--no-pci", "--vdev", lan, "--vdev", wan, "--",
-		"-p", "0x3", "-P", "--lookup=lpm", "--parse-ptype", "--config="+cfg)
+	a = append(a, b.ealMem(t)...)
+	a = append(a, "--no-pci", "--vdev", lan, "--vdev", wan, "--", "-p", "0x3", "-P")
+	if tb := t.Table; tb != nil {
+		a = append(a, "--lookup=fib", "--rule_ipv4="+tb.L3fwdFile, "--rule_ipv6="+tb.L3fwdFile6,
+			"--rx-queue-size", strconv.Itoa(t.Packets))
+	} else {
+		a = append(a, "--lookup=lpm")
+	}
+	return append(a, "--parse-ptype", "--config="+cfg)
 }
 
 // steerConfig is a steer row's config: lan (port 0) the source, wan (port
 // 1) the sink, 198.18.1.0/24 via a static neighbour on wan; listen is the
-// HTTP API's address ("" = off).
-func (b *bench) steerConfig(r row, lan, wan, listen string) *config.Config {
+// HTTP API's address ("" = off). On full-table the table's routes file
+// (via the same neighbour) is its routes_file, with a FIB that holds it,
+// the memory, and a pool for the frames port 0's queues hold.
+func (b *bench) steerConfig(r row, t traffic, lan, wan, listen string) *config.Config {
 	q := 1
 	if r.base == "steer-2q" {
 		q = 2
@@ -145,7 +191,7 @@ func (b *bench) steerConfig(r row, lan, wan, listen string) *config.Config {
 	if r.base == "steer-rtc" {
 		c.EAL.Lcores = "0-1"
 	}
-	c.EAL.MainLcore, c.EAL.Huge, c.EAL.MemoryMB, c.EAL.FilePrefix = 0, b.s.Huge, memoryMB, prefix
+	c.EAL.MainLcore, c.EAL.Huge, c.EAL.MemoryMB, c.EAL.FilePrefix = 0, b.s.Huge, memory(t), prefix
 	for _, p := range []struct{ name, dev, addr string }{{"lan", lan, "10.0.0.1/24"}, {"wan", wan, "192.0.2.1/24"}} {
 		port := config.DefaultPort()
 		port.Name, port.Device, port.Addresses = p.name, p.dev, []string{p.addr}
@@ -167,15 +213,20 @@ func (b *bench) steerConfig(r row, lan, wan, listen string) *config.Config {
 	}
 	c.Routes = []config.Route{{Prefix: dstNet, Via: "192.0.2.2"}}
 	c.Neighbors = []config.Neighbor{{IP: "192.0.2.2", MAC: "02:00:00:00:00:03", Port: "wan"}}
+	if tb := t.Table; tb != nil {
+		c.RoutesFile = tb.SteerFile
+		c.FIB = config.FIB{MaxRoutes: tableMaxRoutes, Tbl8Groups: tableTbl8Groups}
+		c.Mempool.Mbufs = poolFor(t, q)
+	}
 	c.Metrics.Listen = listen
 	c.Log.Format = "json"
 	return c
 }
 
 // writeSteerConfig writes a steer row's config file.
-func (b *bench) writeSteerConfig(path string, r row, lan, wan, listen string) error {
+func (b *bench) writeSteerConfig(path string, r row, t traffic, lan, wan, listen string) error {
 	return testbed.ConfigFile{
-		Config:  b.steerConfig(r, lan, wan, listen),
+		Config:  b.steerConfig(r, t, lan, wan, listen),
 		Comment: "generated by cmd/steer-bench for row " + r.ID,
 	}.Write(path)
 }

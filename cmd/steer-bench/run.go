@@ -33,21 +33,21 @@ func (b *bench) newRun(r row, dir string) *dpdkRun {
 
 // start writes the run's files and starts the program in its own session
 // (a Ctrl-C at the terminal reaches the bench, which stops it in order).
-func (r *dpdkRun) start(trafficFile string) error {
+func (r *dpdkRun) start(t traffic) error {
 	if err := os.MkdirAll(r.dir, 0o755); err != nil {
 		return err
 	}
 	r.b.removeLeftovers()
-	lan, wan := devices(trafficFile, r.b.empty)
+	lan, wan := devices(t.File, r.b.empty)
 	var argv []string
 	if r.row.Prog == "steer" {
 		cfg := filepath.Join(r.dir, "steer.yaml")
-		if err := r.b.writeSteerConfig(cfg, r.row, lan, wan, r.apiListen); err != nil {
+		if err := r.b.writeSteerConfig(cfg, r.row, t, lan, wan, r.apiListen); err != nil {
 			return err
 		}
 		argv = []string{r.row.steer.Path, "run", "--config", cfg, "--stats-file", r.statsFile}
 	} else {
-		argv = r.b.argv(r.row, lan, wan)
+		argv = r.b.argv(r.row, t, lan, wan)
 	}
 	if err := os.WriteFile(filepath.Join(r.dir, "argv.txt"), []byte(strings.Join(argv, " ")+"\n"), 0o644); err != nil {
 		return err

@@ -66,7 +66,11 @@ func summarise(samples []sample, traffics []traffic, rows []row, tscMHz *float64
 					}
 				}
 			}
-			c := cell{Traffic: t.ID, Row: r.ID, Label: r.Label, Group: r.Group, PollCPUs: r.PollCPUs,
+			label := r.Label
+			if t.Table != nil && r.Prog == "l3fwd" {
+				label = strings.Replace(label, "LPM", "FIB, rule file", 1) // --lookup=fib on full-table
+			}
+			c := cell{Traffic: t.ID, Row: r.ID, Label: label, Group: r.Group, PollCPUs: r.PollCPUs,
 				Runs: len(runs), OKRuns: len(ok), steerID: r.SteerID, base: r.base}
 			if len(ok) == 0 {
 				c.Error = "not run"
@@ -166,7 +170,7 @@ func (b *bench) table(r *report) string {
 		add("A/B: every steer row once per binary, interleaved (row@A, row@B, ...): %s", strings.Join(bins, "; "))
 	}
 	if m.Hugepages {
-		add("memory: 2 MiB hugepages, -m %d per program", memoryMB)
+		add("memory: 2 MiB hugepages, -m %d per program%s", memoryMB, tableMemoryNote(r.traffic))
 	} else {
 		add("memory: *** NO HUGEPAGES: every program ran with --no-huge, expect about half the rates ***")
 	}
@@ -197,6 +201,7 @@ func (b *bench) table(r *report) string {
 		lines = append(lines, ab)
 	}
 	lines = append(lines, b.loadLines(r)...)
+	lines = append(lines, tableLines(r)...)
 	lines = append(lines, churnLines(r.churn, b.s.MaxOtherLoad)...)
 	lines = append(lines, floodLines(r.flood)...)
 	if len(r.goRes) > 0 {
@@ -324,7 +329,9 @@ func (b *bench) loadLines(r *report) []string {
 		if !s.OK {
 			continue
 		}
-		ups[s.Row] = append(ups[s.Row], deref(s.StartupS))
+		if tableOf(r.traffic, s.Traffic) == nil { // full-table's start-ups load the table: tableLines
+			ups[s.Row] = append(ups[s.Row], deref(s.StartupS))
+		}
 		others = append(others, s.CPUOthers)
 		steal = append(steal, s.CPUSteal)
 		if s.CPUOthers > b.s.MaxOtherLoad {
@@ -338,7 +345,11 @@ func (b *bench) loadLines(r *report) []string {
 				parts = append(parts, fmt.Sprintf("%s %.2f s", row.ID, median(v)))
 			}
 		}
-		out = append(out, "start-up, exec -> first packet at the sink (median over all traffic): "+strings.Join(parts, ", "))
+		over := "all traffic"
+		if tableMemoryNote(r.traffic) != "" {
+			over += " but full-table"
+		}
+		out = append(out, "start-up, exec -> first packet at the sink (median over "+over+"): "+strings.Join(parts, ", "))
 	}
 	if len(others) > 0 {
 		out = append(out, fmt.Sprintf("other processes' CPU during the kept windows: median %.2f, max %.2f (%d of %d above %.2f); VM steal max %.2f CPU",
@@ -459,4 +470,73 @@ func fmtUint(v *uint64) string {
 		return "None"
 	}
 	return fmt.Sprint(*v)
+}
+
+// tableOf is the table of traffic id, or nil.
+func tableOf(traffics []traffic, id string) *routeTable {
+	for _, t := range traffics {
+		if t.ID == id {
+			return t.Table
+		}
+	}
+	return nil
+}
+
+func tableMemoryNote(traffics []traffic) string {
+	for _, t := range traffics {
+		if t.Table != nil {
+			return fmt.Sprintf(" (%s: -m %d)", t.ID, tableMemoryMB)
+		}
+	}
+	return ""
+}
+
+// tableLines describe full-table: the table, what the frames touch, the
+// start-up times (loading the table), and whether the packets reached the
+// sink by route: steer's no_route, l3fwd's drop% (a lookup miss sends a
+// packet back out of port 0).
+func tableLines(r *report) []string {
+	var out []string
+	for _, t := range r.traffic {
+		tb := t.Table
+		if tb == nil {
+			continue
+		}
+		out = append(out, fmt.Sprintf("%s: %d routes (lengths as docs/BENCH.md, %d tbl8 groups) via one next hop; %d frames each to a random address "+
+			"of its own random prefix: lookups read %d tbl24 lines (%.1f MiB) and %d tbl8 groups",
+			t.ID, tb.Routes, tb.Tbl8Groups, tb.FramePrefixes, tb.FrameTbl24Lines, float64(tb.FrameTbl24Lines)*64/(1<<20), tb.FrameTbl8Groups))
+		ups := map[string][]float64{}
+		noRoute, rx := map[string]uint64{}, map[string]uint64{}
+		drops := map[string][]float64{}
+		for _, s := range r.samples {
+			if s.Traffic != t.ID || !s.OK {
+				continue
+			}
+			ups[s.Row] = append(ups[s.Row], deref(s.StartupS))
+			drops[s.Row] = append(drops[s.Row], deref(s.DropPct))
+			if s.Steer != nil {
+				noRoute[s.Row] += s.Steer.Slowpath["no_route"]
+				for _, l := range s.Steer.Lcores {
+					rx[s.Row] += l.RxPackets
+				}
+			}
+		}
+		var start, sink []string
+		for _, row := range r.rows {
+			if v, ok := ups[row.ID]; ok {
+				start = append(start, fmt.Sprintf("%s %.2f s", row.ID, median(v)))
+				switch row.Prog {
+				case "steer":
+					sink = append(sink, fmt.Sprintf("%s no_route %d of %d received", row.ID, noRoute[row.ID], rx[row.ID]))
+				case "l3fwd":
+					sink = append(sink, fmt.Sprintf("%s drop%% %.1f", row.ID, median(drops[row.ID])))
+				}
+			}
+		}
+		if len(start) > 0 {
+			out = append(out, "      start-up with the table (exec -> first packet at the sink, median): "+strings.Join(start, ", "))
+			out = append(out, "      by route to the sink: "+strings.Join(sink, "; "))
+		}
+	}
+	return out
 }

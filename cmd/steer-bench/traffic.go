@@ -33,13 +33,18 @@ type trafficSpec struct {
 	Flows, Packets int
 	Size           int    // frame bytes with FCS, as steer-trafgen --size
 	Mix            string // "imix": the IMIX instead of Size
+	// Table > 0: a routing table of that many prefixes, every program
+	// loads it, and flow i goes to a random address of a random prefix
+	// (tabletraffic.go).
+	Table int
 }
 
 var trafficTable = []trafficSpec{
-	{"udp64-1", "64 B UDP, 1 flow", 1, 1024, 64, ""},
-	{"udp64-16", "64 B UDP, 16 flows", 16, 64, 64, ""},
-	{"udp64-1024", "64 B UDP, 1024 flows", 1024, 1, 64, ""},
-	{"imix-1024", "IMIX UDP, 1024 flows", 1024, 1, 64, "imix"},
+	{"udp64-1", "64 B UDP, 1 flow", 1, 1024, 64, "", 0},
+	{"udp64-16", "64 B UDP, 16 flows", 16, 64, 64, "", 0},
+	{"udp64-1024", "64 B UDP, 1024 flows", 1024, 1, 64, "", 0},
+	{"imix-1024", "IMIX UDP, 1024 flows", 1024, 1, 64, "imix", 0},
+	{"full-table", "64 B UDP, 32768 flows to random prefixes of a 500k-route table", tableFrames, 1, 64, "", tableRoutes},
 }
 
 // traffic is a generated traffic file (results.json "traffic").
@@ -49,7 +54,9 @@ type traffic struct {
 	File          string   `json:"file"`
 	Packets       int      `json:"packets"`
 	AvgFrameBytes float64  `json:"avg_frame_bytes"`
-	TrafgenArgs   []string `json:"trafgen"` // steer-trafgen writes the same file with these
+	TrafgenArgs   []string `json:"trafgen"` // steer-trafgen writes the same file with these (null: it cannot)
+	// Table is full-table's routing table as the programs load it.
+	Table *routeTable `json:"table,omitempty"`
 }
 
 // trafgenArgs are the steer-trafgen flags that write the same file.
@@ -99,11 +106,17 @@ func makeTraffic(out string, selected []string) ([]traffic, string, error) {
 		if !slices.Contains(selected, spec.ID) {
 			continue
 		}
-		f, err := flows(srcNet, dstNet, lanMAC, spec.Flows, spec.Packets, spec.Size, spec.Mix, "")
-		if err != nil {
-			return nil, "", err
+		var frames [][]byte
+		var table *routeTable
+		var err error
+		if spec.Table > 0 {
+			frames, table, err = tableTraffic(dir, *spec)
+		} else {
+			var f trafgen.Flows
+			if f, err = flows(srcNet, dstNet, lanMAC, spec.Flows, spec.Packets, spec.Size, spec.Mix, ""); err == nil {
+				frames, err = f.Frames()
+			}
 		}
-		frames, err := f.Frames()
 		if err != nil {
 			return nil, "", fmt.Errorf("traffic %s: %w", spec.ID, err)
 		}
@@ -115,8 +128,12 @@ func makeTraffic(out string, selected []string) ([]traffic, string, error) {
 		if err != nil {
 			return nil, "", err
 		}
-		list = append(list, traffic{ID: spec.ID, Label: spec.Label, File: path, Packets: n,
-			AvgFrameBytes: float64(nbytes) / float64(n), TrafgenArgs: spec.trafgenArgs()})
+		t := traffic{ID: spec.ID, Label: spec.Label, File: path, Packets: n,
+			AvgFrameBytes: float64(nbytes) / float64(n), TrafgenArgs: spec.trafgenArgs(), Table: table}
+		if table != nil {
+			t.TrafgenArgs = nil
+		}
+		list = append(list, t)
 	}
 	return list, empty, nil
 }

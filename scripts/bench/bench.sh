@@ -5,10 +5,11 @@
 #
 # 1. installs what the baselines need (dpdk-dev: dpdk-testpmd; dpdk-doc: the
 #    l3fwd source), quickly when it is all there;
-# 2. reserves hugepages (scripts/hugepages.sh), or falls back to --no-huge
-#    with a loud note;
-# 3. builds DPDK's l3fwd in a temporary folder with a two-line patch (RX
-#    offloads masked by what the device reports: the pcap PMD has none);
+# 2. reserves hugepages (scripts/hugepages.sh: 512 x 2 MiB, 768 with the
+#    full-table traffic), or falls back to --no-huge with a loud note;
+# 3. builds DPDK's l3fwd in a temporary folder with a three-line patch (RX
+#    offloads masked by what the device reports: the pcap PMD has none; the
+#    FIB's max_routes raised for full-table's 500,000 routes);
 # 4. runs build/steer-bench (cmd/steer-bench, built by `make build`): traffic
 #    pcaps, every row interleaved and repeated, one table on stdout and
 #    build/bench/results.json.
@@ -17,7 +18,7 @@
 #   BENCH_SECONDS=5    measured window per run, after the warm-up
 #   BENCH_WARMUP=2     seconds of forwarding before the window opens
 #   BENCH_REPEAT=3     runs per (traffic, row); the table shows median and min-max
-#   BENCH_TRAFFIC=...  comma list of traffic ids (udp64-1,udp64-16,udp64-1024,imix-1024)
+#   BENCH_TRAFFIC=...  comma list of traffic ids (udp64-1,udp64-16,udp64-1024,imix-1024,full-table)
 #   BENCH_ROWS=...     comma list of row ids (testpmd-1,l3fwd-1,steer-rtc,steer-dist,steer-dist-bp,
 #                      testpmd-2,l3fwd-2,steer-2q)
 #   BENCH_GO=0         skip the control-plane `go test -bench` figures
@@ -87,11 +88,17 @@ fi
 command -v dpdk-testpmd >/dev/null || die "dpdk-testpmd not on PATH after installing dpdk-dev"
 
 # --- 2. hugepages --------------------------------------------------------------
+# Every program gets -m 512, on full-table -m 1024 (its FIB and the mbufs its
+# frames hold): one program runs at a time, so the largest -m and some room.
+PAGES=512
+if [[ -z ${BENCH_TRAFFIC:-} || ,${BENCH_TRAFFIC}, == *,full-table,* ]]; then
+	PAGES=768
+fi
 HUGE=1
 if [[ ${BENCH_HUGE:-1} == 0 ]]; then
 	HUGE=0
 	HUGE_WHY="BENCH_HUGE=0"
-elif ! out=$(bash scripts/hugepages.sh 512 2>&1); then
+elif ! out=$(bash scripts/hugepages.sh "$PAGES" 2>&1); then
 	HUGE=0
 	HUGE_WHY=$(grep -m1 'error' <<<"$out" || echo "scripts/hugepages.sh failed")
 	printf '%s\n' "$out" >&2

@@ -10,7 +10,9 @@
 # rte_eth_dev_configure fails with "requested Rx offloads 0xe doesn't match Rx
 # offloads capabilities 0x0". Two lines mask the requested offloads by
 # dev_info.rx_offload_capa, as l3fwd already does for its RSS hash functions;
-# on a NIC with checksum offload nothing changes.
+# on a NIC with checksum offload nothing changes. A third line raises the
+# IPv4 FIB's max_routes (--lookup=fib) from 2^16 to 2^19 for the full-table
+# traffic's 500,000 routes; the LPM rows do not use it.
 set -euo pipefail
 
 dir=${1:?usage: build-l3fwd.sh DIR}
@@ -33,6 +35,15 @@ sed -i \
 n=$(grep -c 'steer bench' main.c || true)
 if ((n != 2)); then
 	echo "build-l3fwd: the patch applied to $n of 2 places in $src/l3fwd/main.c (a DPDK other than 22.11?)" >&2
+	exit 1
+fi
+# full-table: l3fwd's rte_fib holds 2^16 IPv4 routes; the table has 500,000.
+# 2^19 holds them (its 2^15 tbl8 groups hold the table's ~17,500 /24s with
+# longer prefixes; cmd/steer-bench checks both when it makes the table).
+sed -i -e 's/^\([[:space:]]*config_ipv4\.max_routes = \)(1 << 16);$/\1(1 << 19); \/* steer bench: full-table *\//' l3fwd_fib.c
+if ! grep -q '^[[:space:]]*config_ipv4\.max_routes = (1 << 19); /\* steer bench' l3fwd_fib.c ||
+	! grep -q '^[[:space:]]*config_ipv4\.dir24_8\.num_tbl8 = (1 << 15);$' l3fwd_fib.c; then
+	echo "build-l3fwd: the max_routes patch did not apply to $src/l3fwd/l3fwd_fib.c, or num_tbl8 is not 1 << 15 (a DPDK other than 22.11?)" >&2
 	exit 1
 fi
 if ! make -j"$(nproc)" >build.log 2>&1; then
