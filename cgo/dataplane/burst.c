@@ -241,9 +241,9 @@ process_burst(struct steer_lcore *lc, uint16_t recorded, struct rte_mbuf **pkts,
 void
 steer_process_burst(struct steer_lcore *lc, uint16_t recorded, struct rte_mbuf **pkts, uint16_t n)
 {
-	uint8_t was = role_enter(lc, STEER_ROLE_PROCESS);
+	uint8_t was = stage_enter(lc, STEER_STAGE_PROCESS);
 	process_burst(lc, recorded, pkts, n, NULL, BURST_PREFETCH | BURST_HW_CKSUM);
-	role_enter(lc, was);
+	stage_enter(lc, was);
 }
 
 /* A burst from a NIC queue in run to completion: one port, and what the
@@ -252,7 +252,7 @@ void
 steer_process_rx_burst(struct steer_lcore *lc, const struct steer_rxq *q, struct rte_mbuf **pkts, uint16_t n)
 {
 	const struct steer_port *in = &lc->dp->port[q->port];
-	uint8_t was = role_enter(lc, STEER_ROLE_PROCESS);
+	uint8_t was = stage_enter(lc, STEER_STAGE_PROCESS);
 	switch (q->opts) {
 	case 0:
 		process_burst(lc, q->queue, pkts, n, in, 0);
@@ -267,7 +267,7 @@ steer_process_rx_burst(struct steer_lcore *lc, const struct steer_rxq *q, struct
 		process_burst(lc, q->queue, pkts, n, in, BURST_PREFETCH | BURST_HW_CKSUM);
 		break;
 	}
-	role_enter(lc, was);
+	stage_enter(lc, was);
 }
 
 uint32_t

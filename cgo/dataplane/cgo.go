@@ -32,8 +32,8 @@ var (
 	_ [fwd.NumSlowReasons - C.STEER_SLOW_MAX]struct{}
 	_ [C.STEER_NH_BROADCAST - fwd.Broadcast]struct{}
 	_ [fwd.Broadcast - C.STEER_NH_BROADCAST]struct{}
-	_ [C.STEER_ROLE_MAX - fwd.NumRoles]struct{}
-	_ [fwd.NumRoles - C.STEER_ROLE_MAX]struct{}
+	_ [C.STEER_STAGE_MAX - fwd.NumStages]struct{}
+	_ [fwd.NumStages - C.STEER_STAGE_MAX]struct{}
 	_ [C.STEER_HASH_L4 - fwd.HashL4]struct{}
 	_ [fwd.HashL4 - C.STEER_HASH_L4]struct{}
 )

@@ -6,11 +6,11 @@
  *   loop reads it anyway for the TX drain timer), so this costs nothing
  *   more than before; idle loops read it every time (they are idle).
  *
- *   by role: one busy loop in STEER_SAMPLE_LOOPS is timed phase by phase
- *   (rx, handoff, process, tx) with role_enter(), which costs one
+ *   by stage: one busy loop in STEER_SAMPLE_LOOPS is timed phase by phase
+ *   (rx, handoff, process, tx) with stage_enter(), which costs one
  *   predictable branch when not sampling. The sample is committed only if
- *   the loop found packets: role cycles per sampled packet estimate each
- *   role's cost per packet (pkg/fwd, the balancer, steer stats). */
+ *   the loop found packets: stage cycles per sampled packet estimate each
+ *   stage's cost per packet (pkg/fwd, the balancer, steer stats). */
 #ifndef STEER_CYCLES_H
 #define STEER_CYCLES_H
 
@@ -21,17 +21,17 @@
 
 #define STEER_SAMPLE_LOOPS 64
 
-/* Switch the timed role; returns the one it replaces (to go back to). */
+/* Switch the timed stage; returns the one it replaces (to go back to). */
 static inline uint8_t
-role_enter(struct steer_lcore *lc, uint8_t role)
+stage_enter(struct steer_lcore *lc, uint8_t stage)
 {
 	if (likely(!lc->sampling))
-		return role;
+		return stage;
 	uint64_t now = rte_rdtsc();
-	lc->role_acc[lc->role] += now - lc->role_t;
-	uint8_t prev = lc->role;
-	lc->role = role;
-	lc->role_t = now;
+	lc->stage_acc[lc->stage] += now - lc->stage_t;
+	uint8_t prev = lc->stage;
+	lc->stage = stage;
+	lc->stage_t = now;
 	return prev;
 }
 
@@ -54,11 +54,11 @@ sample_begin(struct steer_lcore *lc)
 		return;
 	lc->sample_in = STEER_SAMPLE_LOOPS;
 	lc->sampling = 1;
-	lc->role = STEER_ROLE_RX;
+	lc->stage = STEER_STAGE_RX;
 	lc->acc_pkts = lc->acc_local = 0;
-	for (int r = 0; r < STEER_ROLE_MAX; r++)
-		lc->role_acc[r] = 0;
-	lc->role_t = rte_rdtsc();
+	for (int r = 0; r < STEER_STAGE_MAX; r++)
+		lc->stage_acc[r] = 0;
+	lc->stage_t = rte_rdtsc();
 }
 
 /* At the end of a sampled loop: keep it if it did work. */
@@ -67,7 +67,7 @@ sample_end(struct steer_lcore *lc)
 {
 	if (likely(!lc->sampling))
 		return;
-	role_enter(lc, STEER_ROLE_RX);
+	stage_enter(lc, STEER_STAGE_RX);
 	lc->sampling = 0;
 	if (lc->acc_pkts == 0) {
 		lc->sample_in = 1; /* an idle loop: sample the next one */
@@ -76,8 +76,8 @@ sample_end(struct steer_lcore *lc)
 	lc->c.sampled_loops++;
 	lc->c.sampled_pkts += lc->acc_pkts;
 	lc->c.sampled_local += lc->acc_local;
-	for (int r = 0; r < STEER_ROLE_MAX; r++)
-		lc->c.role_cycles[r] += lc->role_acc[r];
+	for (int r = 0; r < STEER_STAGE_MAX; r++)
+		lc->c.stage_cycles[r] += lc->stage_acc[r];
 }
 
 #endif

@@ -14,6 +14,7 @@ package dataplane
 /*
 #include <stdlib.h>
 #include "dataplane.h"
+#include "distributor.h"
 
 static void steer_set_quit(struct steer_dp *dp, uint32_t v) { __atomic_store_n(&dp->quit, v, __ATOMIC_RELEASE); }
 static void steer_set_rx_running(struct steer_dp *dp, uint32_t v) { __atomic_store_n(&dp->rx_running, v, __ATOMIC_RELEASE); }
@@ -90,10 +91,16 @@ func (d *Dataplane) ShareTxQueues() int {
 // Lcores lists the lcore contexts in the order they were added.
 func (d *Dataplane) Lcores() []*Lcore { return d.lcores }
 
-// Launch starts every lcore's loop. It runs on the EAL main thread.
+// Launch starts every lcore's loop. It runs on the EAL main thread. A RETA
+// set before takes effect at once: nothing is in flight yet to reorder.
 func (d *Dataplane) Launch() error {
 	var err error
 	eal.Do(func() {
+		for _, l := range d.lcores {
+			if l.Distributes() {
+				C.steer_reta_sweep(l.lc)
+			}
+		}
 		C.steer_set_quit(d.dp, 0)
 		C.steer_set_rx_running(d.dp, C.uint32_t(len(d.lcores)))
 		for _, l := range d.lcores {

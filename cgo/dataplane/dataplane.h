@@ -14,7 +14,7 @@
  *   punt.h/.c      exceptions to the control thread, its frames back out
  *   flowhash.h     the distributor's flow hash (inline)
  *   distributor.c  RETA, rings to workers, reorder-free bucket moves
- *   cycles.h       where an lcore's cycles go: busy, idle, by role (inline)
+ *   cycles.h       where an lcore's cycles go: busy, idle, by stage (inline)
  *   lcore.c        the polling loop of every forwarding lcore
  *   setup.c        creating, wiring and freeing all of the above
  */
@@ -41,15 +41,15 @@
 #define STEER_MAX_RETA 4096
 #define STEER_BURST 32
 
-/* What an lcore's cycles go to (pkg/fwd Role), measured in a sample of its
+/* What an lcore's cycles go to (pkg/fwd Stage), measured in a sample of its
  * busy loops (cycles.h). */
-#define STEER_ROLES(X)                                                         \
+#define STEER_STAGES(X)                                                        \
 	X(RX, "rx")             /* polling NIC queues and rings */                \
 	X(HANDOFF, "handoff")   /* hashing flows, handing packets to workers */   \
 	X(PROCESS, "process")   /* the L3 pipeline (burst.c) */                   \
 	X(TX, "tx")             /* sending TX buffers */
-#define STEER_ENUM(e, s) STEER_ROLE_##e,
-enum steer_role { STEER_ROLES(STEER_ENUM) STEER_ROLE_MAX };
+#define STEER_ENUM(e, s) STEER_STAGE_##e,
+enum steer_stage { STEER_STAGES(STEER_ENUM) STEER_STAGE_MAX };
 #undef STEER_ENUM
 
 /* The distributor's flow hash (flowhash.h; pkg/config distributor.hash). */
@@ -154,11 +154,11 @@ struct steer_counters {
 	uint64_t stall_cycles;     /* backpressure: waiting for ring room (within busy) */
 	uint64_t drop[STEER_DROP_MAX];
 	uint64_t slow[STEER_SLOW_MAX];
-	/* A sample of busy loops (one in STEER_SAMPLE_LOOPS), timed by role. */
+	/* A sample of busy loops (one in STEER_SAMPLE_LOOPS), timed by stage. */
 	uint64_t sampled_loops;
 	uint64_t sampled_pkts;     /* packets received (NIC queues and rings) in them */
 	uint64_t sampled_local;    /* ... processed by this lcore */
-	uint64_t role_cycles[STEER_ROLE_MAX];
+	uint64_t stage_cycles[STEER_STAGE_MAX];
 } __rte_cache_aligned;
 
 struct steer_txbuf {
@@ -246,11 +246,11 @@ struct steer_lcore {
 	uint8_t ctl_drain;         /* this lcore sends the control thread's frames */
 	int32_t ctl_row;           /* txbuf_of row for those frames, -1: none */
 	/* cycle accounting (cycles.h) */
-	uint8_t sampling;          /* this loop is timed by role */
-	uint8_t role;              /* the role being timed */
+	uint8_t sampling;          /* this loop is timed by stage */
+	uint8_t stage;             /* the stage being timed */
 	uint16_t sample_in;        /* busy loops until the next sampled one */
-	uint64_t role_t;           /* TSC the current role began */
-	uint64_t role_acc[STEER_ROLE_MAX];
+	uint64_t stage_t;          /* TSC the current stage began */
+	uint64_t stage_acc[STEER_STAGE_MAX];
 	uint32_t acc_pkts, acc_local;
 	struct steer_counters c;
 } __rte_cache_aligned;

@@ -92,7 +92,7 @@ steer_distribute(struct steer_lcore *lc, const struct steer_rxq *q, struct rte_m
 	const uint8_t mode = dp->hash_mode;
 	struct rte_mbuf *local[STEER_BURST];
 	uint16_t n_local = 0;
-	uint8_t was = role_enter(lc, STEER_ROLE_HANDOFF);
+	uint8_t was = stage_enter(lc, STEER_STAGE_HANDOFF);
 
 	for (uint16_t i = 0; i < n && i < 4; i++)
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
@@ -127,7 +127,7 @@ steer_distribute(struct steer_lcore *lc, const struct steer_rxq *q, struct rte_m
 		lc->c.local += n_local;
 		steer_process_rx_burst(lc, q, local, n_local);
 	}
-	role_enter(lc, was);
+	stage_enter(lc, was);
 }
 
 void

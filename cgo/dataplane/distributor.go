@@ -135,7 +135,7 @@ func (l *Lcore) Links() []fwd.LinkCounters {
 		if o.linked == 0 {
 			continue
 		}
-		res = append(res, fwd.LinkCounters{Worker: w, Ring: o.ring != nil,
+		res = append(res, fwd.LinkCounters{Worker: w,
 			Handed: uint64(C.steer_load64(&o.seq)), DroppedFull: uint64(C.steer_load64(&o.full))})
 	}
 	return res

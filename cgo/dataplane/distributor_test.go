@@ -116,9 +116,16 @@ func TestRETAChangeKeepsFlowOrder(t *testing.T) {
 	if err := rx.SetRETA(fill(retaBuckets, func(int) int { return 2 })); err == nil {
 		t.Error("a RETA naming worker 2 of 2 was accepted")
 	}
+	start := fill(retaBuckets, func(b int) int { return b % 2 })
+	if err := rx.SetRETA(start); err != nil {
+		t.Fatal(err)
+	}
 
 	if err := dp.Launch(); err != nil {
 		t.Fatal(err)
+	}
+	if got := rx.AppliedRETA(); !slices.Equal(got, start) {
+		t.Errorf("a RETA set before launch: %v applied, want %v at once (nothing in flight)", got, start)
 	}
 	tables := [][]int{
 		fill(retaBuckets, func(int) int { return 0 }),

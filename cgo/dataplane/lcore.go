@@ -84,8 +84,8 @@ func (l *Lcore) Counters() fwd.LcoreCounters {
 	}
 	out.BusyCycles, out.IdleCycles, out.StallCycles = uint64(c.busy_cycles), uint64(c.idle_cycles), uint64(c.stall_cycles)
 	out.SampledLoops, out.SampledPackets, out.SampledLocal = uint64(c.sampled_loops), uint64(c.sampled_pkts), uint64(c.sampled_local)
-	for i := range out.RoleCycles {
-		out.RoleCycles[i] = uint64(c.role_cycles[i])
+	for i := range out.StageCycles {
+		out.StageCycles[i] = uint64(c.stage_cycles[i])
 	}
 	return out
 }

@@ -6,9 +6,9 @@ package dataplane
 static const char *steer_drop_name(int i) { return steer_drop_names[i]; }
 static const char *steer_slow_name(int i) { return steer_slow_names[i]; }
 #define STEER_NAME(e, s) s,
-static const char *const steer_role_names[STEER_ROLE_MAX] = {STEER_ROLES(STEER_NAME)};
+static const char *const steer_stage_names[STEER_STAGE_MAX] = {STEER_STAGES(STEER_NAME)};
 #undef STEER_NAME
-static const char *steer_role_name(int i) { return steer_role_names[i]; }
+static const char *steer_stage_name(int i) { return steer_stage_names[i]; }
 */
 import "C"
 
@@ -22,10 +22,10 @@ func cDropReasons() []string {
 	return out
 }
 
-func cRoles() []string {
-	out := make([]string, C.STEER_ROLE_MAX)
+func cStages() []string {
+	out := make([]string, C.STEER_STAGE_MAX)
 	for i := range out {
-		out[i] = C.GoString(C.steer_role_name(C.int(i)))
+		out[i] = C.GoString(C.steer_stage_name(C.int(i)))
 	}
 	return out
 }

@@ -14,9 +14,9 @@ func TestReasonsMatchFwd(t *testing.T) {
 			t.Errorf("drop reason %d: C says %q, fwd says %q", i, name, got)
 		}
 	}
-	for i, name := range cRoles() {
-		if got := fwd.Role(i).String(); got != name {
-			t.Errorf("role %d: C says %q, fwd says %q", i, name, got)
+	for i, name := range cStages() {
+		if got := fwd.Stage(i).String(); got != name {
+			t.Errorf("stage %d: C says %q, fwd says %q", i, name, got)
 		}
 	}
 	for i, name := range cSlowReasons() {

@@ -31,7 +31,7 @@ txbuf_flush(struct steer_lcore *lc, struct steer_txbuf *b)
 
 	if (n == 0)
 		return;
-	uint8_t was = role_enter(lc, STEER_ROLE_TX);
+	uint8_t was = stage_enter(lc, STEER_STAGE_TX);
 	uint16_t sent = txq_send(b, b->m, n);
 	lc->c.tx += sent;
 	if (unlikely(sent < n)) {
@@ -39,7 +39,7 @@ txbuf_flush(struct steer_lcore *lc, struct steer_txbuf *b)
 		rte_pktmbuf_free_bulk(&b->m[sent], n - sent);
 	}
 	b->n = 0;
-	role_enter(lc, was);
+	stage_enter(lc, was);
 }
 
 static inline void

@@ -24,8 +24,8 @@
 //
 // and the worker's f q: throughput is best where the two meet,
 // f* = (a + d + p) / (p + q), and the gain over f0 is T(f0) / T(f*) as long
-// as the workers have room. a and p come from the sampled role cycles (rx,
-// process + tx), d from the handoff role once the lcore spreads (before,
+// as the workers have room. a and p come from the sampled stage cycles (rx,
+// process + tx), d from the handoff stage once the lcore spreads (before,
 // Config.Handoff), q from the worker's busy cycles per packet (before,
 // p + Config.Transfer).
 //
@@ -156,7 +156,7 @@ type delta struct {
 	rx, ring       float64 // packets received from NIC queues, rings
 	ringFull       float64 // dropped: a ring to a worker was full
 	sampled, local float64
-	role           [fwd.NumRoles]float64
+	stage          [fwd.NumStages]float64
 	buckets        []float64
 }
 
@@ -168,8 +168,8 @@ func diff(cur, prev Lcore) delta {
 		ringFull: float64(c.Dropped[fwd.DropRingFull] - p.Dropped[fwd.DropRingFull]),
 		rx:       float64(c.Rx - p.Rx), ring: float64(c.FromRings - p.FromRings),
 		sampled: float64(c.SampledPackets - p.SampledPackets), local: float64(c.SampledLocal - p.SampledLocal)}
-	for r := range d.role {
-		d.role[r] = float64(c.RoleCycles[r] - p.RoleCycles[r])
+	for r := range d.stage {
+		d.stage[r] = float64(c.StageCycles[r] - p.StageCycles[r])
 	}
 	if len(cur.Buckets) == len(prev.Buckets) {
 		d.buckets = make([]float64, len(cur.Buckets))
@@ -245,13 +245,13 @@ func (b *Balancer) rxStep(now time.Time, dt float64, d delta, workers map[int]de
 	rate := (d.rx - d.ringFull) / dt
 	e := Estimate{Lcore: d.l.ID, Busy: d.load(), Rate: rate, Share: share, Pinned: b.pinned}
 	if d.sampled > 0 {
-		e.Receive = d.role[fwd.RoleRx] / d.sampled
-		if d.role[fwd.RoleHandoff] > 0 {
-			s.d = d.role[fwd.RoleHandoff] / d.sampled
+		e.Receive = d.stage[fwd.StageRx] / d.sampled
+		if d.stage[fwd.StageHandoff] > 0 {
+			s.d = d.stage[fwd.StageHandoff] / d.sampled
 		}
 	}
 	if d.local > 0 {
-		e.Process = (d.role[fwd.RoleProcess] + d.role[fwd.RoleTx]) / d.local
+		e.Process = (d.stage[fwd.StageProcess] + d.stage[fwd.StageTx]) / d.local
 	}
 	if q := b.workerCost(d.l, workers); q > 0 {
 		s.q = q

@@ -68,12 +68,12 @@ func (s *sim) step(dt time.Duration) []Lcore {
 	sampled := n / 64
 	s.rx.SampledPackets += uint64(sampled)
 	s.rx.SampledLocal += uint64(sampled * (1 - f))
-	s.rx.RoleCycles[fwd.RoleRx] += uint64(sampled * s.a)
+	s.rx.StageCycles[fwd.StageRx] += uint64(sampled * s.a)
 	if f > 0 {
-		s.rx.RoleCycles[fwd.RoleHandoff] += uint64(sampled * s.d)
+		s.rx.StageCycles[fwd.StageHandoff] += uint64(sampled * s.d)
 	}
-	s.rx.RoleCycles[fwd.RoleProcess] += uint64(sampled * (1 - f) * s.p * 0.8)
-	s.rx.RoleCycles[fwd.RoleTx] += uint64(sampled * (1 - f) * s.p * 0.2)
+	s.rx.StageCycles[fwd.StageProcess] += uint64(sampled * (1 - f) * s.p * 0.8)
+	s.rx.StageCycles[fwd.StageTx] += uint64(sampled * (1 - f) * s.p * 0.2)
 	sum := 0.0
 	for _, w := range s.weight {
 		sum += w

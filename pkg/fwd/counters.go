@@ -19,12 +19,12 @@ type LcoreCounters struct {
 	// Cycles (TSC): of loops that found work, of loops that found none,
 	// and (within busy) waiting for ring room under backpressure.
 	BusyCycles, IdleCycles, StallCycles uint64
-	// A sample of busy loops timed by role: the loops, the packets they
+	// A sample of busy loops timed by stage: the loops, the packets they
 	// received (NIC queues and rings) and processed here, and their cycles
-	// per role. RoleCycles[r] / SampledPackets estimates role r's cost per
-	// packet.
+	// per stage. StageCycles[s] / SampledPackets estimates stage s's cost
+	// per packet.
 	SampledLoops, SampledPackets, SampledLocal uint64
-	RoleCycles                                 [NumRoles]uint64
+	StageCycles                                [NumStages]uint64
 }
 
 // Packets is what the lcore received: from NIC queues and, as a worker,
@@ -38,10 +38,11 @@ type RxQueueCounters struct {
 	StallCycles uint64
 }
 
-// LinkCounters are one (RX lcore, worker) link of the distributor.
+// LinkCounters are one (RX lcore, worker) ring of the distributor. What
+// an RX lcore processes itself (its RETA's local buckets) goes through no
+// link: LcoreCounters.Local counts it.
 type LinkCounters struct {
 	Worker      int
-	Ring        bool   // false: the RX lcore's own share, processed inline
-	Handed      uint64 // enqueued (or processed inline)
+	Handed      uint64 // enqueued
 	DroppedFull uint64
 }

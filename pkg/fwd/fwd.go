@@ -87,25 +87,25 @@ func (r SlowReason) String() string {
 	return fmt.Sprintf("slow(%d)", uint8(r))
 }
 
-// Role is what an lcore's cycles go to, measured in a sample of its busy
+// Stage is what an lcore's cycles go to, measured in a sample of its busy
 // loops.
-type Role uint8
+type Stage uint8
 
 const (
-	RoleRx      Role = iota // polling NIC queues and rings
-	RoleHandoff             // hashing flows, handing packets to workers
-	RoleProcess             // the L3 pipeline
-	RoleTx                  // sending TX buffers
-	NumRoles
+	StageRx      Stage = iota // polling NIC queues and rings
+	StageHandoff              // hashing flows, handing packets to workers
+	StageProcess              // the L3 pipeline
+	StageTx                   // sending TX buffers
+	NumStages
 )
 
-var roleNames = [NumRoles]string{"rx", "handoff", "process", "tx"}
+var stageNames = [NumStages]string{"rx", "handoff", "process", "tx"}
 
-func (r Role) String() string {
-	if r < NumRoles {
-		return roleNames[r]
+func (s Stage) String() string {
+	if s < NumStages {
+		return stageNames[s]
 	}
-	return fmt.Sprintf("role(%d)", uint8(r))
+	return fmt.Sprintf("stage(%d)", uint8(s))
 }
 
 // HashMode is what makes packets one flow for the distributor (config

@@ -51,7 +51,7 @@ type Collector struct {
 	lcorePolls    *prometheus.Desc
 	lcoreInfo     *prometheus.Desc
 	lcoreCycles   *prometheus.Desc
-	lcoreRoles    *prometheus.Desc
+	lcoreStages   *prometheus.Desc
 	rxqStalls     *prometheus.Desc
 	rxqStallCyc   *prometheus.Desc
 	portSteering  *prometheus.Desc
@@ -129,7 +129,7 @@ func New(src Source, build BuildInfo) *Collector {
 	lc := func(name, help string, get func(*report.Lcore) uint64) lcoreCounter {
 		return lcoreCounter{desc(name, help, lcore...), get}
 	}
-	link := []string{"from_lcore", "worker", "ring"}
+	link := []string{"from_lcore", "worker"}
 	return &Collector{
 		src: src, build: build,
 		portCounters: []portCounter{
@@ -150,7 +150,7 @@ func New(src Source, build BuildInfo) *Collector {
 			lc("lcore_rx_packets_total", "Packets the lcore took from NIC RX queues.", func(l *report.Lcore) uint64 { return l.RxPackets }),
 			lc("lcore_tx_packets_total", "Packets the lcore forwarded (handed to a TX queue and accepted).", func(l *report.Lcore) uint64 { return l.TxPackets }),
 			lc("lcore_handed_off_packets_total", "Packets an RX lcore enqueued on distributor rings to workers.", func(l *report.Lcore) uint64 { return l.HandedOff }),
-			lc("lcore_local_packets_total", "Packets an RX+worker lcore processed inline as its own share (no ring).", func(l *report.Lcore) uint64 { return l.Local }),
+			lc("lcore_local_packets_total", "Packets an RX lcore of the distributor processed itself, no ring: the buckets its RETA keeps local (and its own share when it is a worker too).", func(l *report.Lcore) uint64 { return l.Local }),
 			lc("lcore_ring_packets_total", "Packets a worker dequeued from distributor rings.", func(l *report.Lcore) uint64 { return l.FromRings }),
 			lc("lcore_worker_bursts_total", "Bursts a worker dequeued from distributor rings.", func(l *report.Lcore) uint64 { return l.WorkerBursts }),
 			lc("lcore_backpressure_skips_total", "Polls of a distributor RX queue skipped because a ring to a worker lacked room for a burst (on_full: backpressure).", func(l *report.Lcore) uint64 { return l.BackpressureSkips }),
@@ -158,13 +158,13 @@ func New(src Source, build BuildInfo) *Collector {
 			lc("lcore_control_tx_packets_total", "Frames of the control thread (ARP, ICMP, software-forwarded packets) the lcore sent.", func(l *report.Lcore) uint64 { return l.ControlTx }),
 			lc("lcore_control_tx_dropped_total", "Frames of the control thread the lcore dropped because the TX queue was full.", func(l *report.Lcore) uint64 { return l.ControlTxFull }),
 			lc("lcore_stall_cycles_total", "TSC cycles the lcore waited for room in a ring to a worker (backpressure); part of its busy cycles.", func(l *report.Lcore) uint64 { return l.StallCycles }),
-			lc("lcore_sampled_packets_total", "Packets received (NIC queues and rings) in the loops sampled for steer_lcore_sampled_cycles_total: divide the two for cycles per packet by role.", func(l *report.Lcore) uint64 { return l.SampledPackets }),
+			lc("lcore_sampled_packets_total", "Packets received (NIC queues and rings) in the loops sampled for steer_lcore_sampled_cycles_total: divide the two for cycles per packet by stage.", func(l *report.Lcore) uint64 { return l.SampledPackets }),
 		},
 		lcoreDropped: desc("lcore_dropped_packets_total", "Packets the lcore dropped, by reason (every reason listed, zeros included).", "lcore", "reason"),
 		lcoreSlow:    desc("lcore_slowpath_packets_total", "Packets the lcore handed to the slow path, by reason (every reason listed).", "lcore", "reason"),
 		lcorePolls:   desc("lcore_polls_total", "Polls of NIC queues and distributor rings that found packets (busy) or none (idle).", "lcore", "state"),
 		lcoreCycles:  desc("lcore_cycles_total", "TSC cycles of the lcore's loops that found work (busy) or none (idle): busy / (busy + idle) is how loaded it is, busy / packets what a packet costs.", "lcore", "state"),
-		lcoreRoles:   desc("lcore_sampled_cycles_total", "TSC cycles of a sample of the lcore's busy loops (1 in 64), by role: rx (polling NIC queues and rings), handoff (hashing, handing to workers), process (the L3 pipeline), tx (sending).", "lcore", "role"),
+		lcoreStages:  desc("lcore_sampled_cycles_total", "TSC cycles of a sample of the lcore's busy loops (1 in 64), by stage: rx (polling NIC queues and rings), handoff (hashing, handing to workers), process (the L3 pipeline), tx (sending).", "lcore", "stage"),
 		rxqStalls:    desc("rxq_stall_skips_total", "Polls of a distributor RX queue skipped waiting for ring room (backpressure): the NIC holds the packets (and drops them into imissed when full).", "lcore", "port", "queue"),
 		rxqStallCyc:  desc("rxq_stall_cycles_total", "TSC cycles a distributor RX queue waited for ring room (backpressure), at most distributor.max_stall at a time.", "lcore", "port", "queue"),
 		portSteering: desc("port_steering_info", "How packets of the port reach lcores, always 1: steering is rss, distributor or rtc (run to completion without spreading); reason says why auto chose it.", "port", "steering", "reason"),
@@ -201,7 +201,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		ch <- l.desc
 	}
 	for _, d := range []*prometheus.Desc{c.portLinkUp, c.portSpeed, c.portInfo, c.lcoreDropped, c.lcoreSlow,
-		c.lcorePolls, c.lcoreInfo, c.lcoreCycles, c.lcoreRoles, c.rxqStalls, c.rxqStallCyc, c.portSteering,
+		c.lcorePolls, c.lcoreInfo, c.lcoreCycles, c.lcoreStages, c.rxqStalls, c.rxqStallCyc, c.portSteering,
 		c.distMoves, c.distShare, c.distPinned, c.ringEnqueued, c.ringDropped, c.ringOccupancy, c.retaBuckets,
 		c.mempoolSize, c.mempoolInUse, c.fibEntries, c.fibNextHops, c.routes, c.neighbors, c.up,
 		c.buildInfo, c.scrapeDuration, c.scrapeSuccess} {
@@ -317,7 +317,6 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(c.portSteering, 1, p.Name, p.Steering, p.SteeringReason)
 	}
 
-	roles := lcoreRoles(rep)
 	var workers []int
 	for i := range rep.Lcores {
 		l := &rep.Lcores[i]
@@ -329,8 +328,8 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		counter(c.lcorePolls, l.IdlePolls, id, "idle")
 		counter(c.lcoreCycles, l.BusyCycles, id, "busy")
 		counter(c.lcoreCycles, l.IdleCycles, id, "idle")
-		for _, r := range sortedKeys(l.RoleCycles) {
-			counter(c.lcoreRoles, l.RoleCycles[r], id, r)
+		for _, r := range sortedKeys(l.StageCycles) {
+			counter(c.lcoreStages, l.StageCycles[r], id, r)
 		}
 		for _, q := range l.RxQueues {
 			counter(c.rxqStalls, q.StallSkips, id, q.Port, strconv.Itoa(q.Queue))
@@ -347,11 +346,11 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			w = strconv.Itoa(l.Worker)
 			workers = append(workers, l.Worker)
 		}
-		gauge(c.lcoreInfo, 1, id, w, roles[l.Lcore])
+		gauge(c.lcoreInfo, 1, id, w, l.Role)
 	}
 
 	for _, r := range rep.Rings {
-		labels := []string{strconv.Itoa(r.FromLcore), strconv.Itoa(r.Worker), strconv.FormatBool(r.Ring)}
+		labels := []string{strconv.Itoa(r.FromLcore), strconv.Itoa(r.Worker)}
 		counter(c.ringEnqueued, r.Enqueued, labels...)
 		counter(c.ringDropped, r.DroppedFull, labels...)
 		gauge(c.ringOccupancy, float64(r.Occupancy), labels...)
@@ -392,30 +391,6 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	c.collectSlow(ch, rep.SlowPath)
 	gauge(c.scrapeDuration, time.Since(start).Seconds())
 	gauge(c.scrapeSuccess, 1)
-}
-
-// lcoreRoles names each lcore's role the way the start-up lcore map does,
-// from what the report shows: a worker id, and links from the lcore (an RX
-// lcore of the distributor has one per worker).
-func lcoreRoles(rep *report.Report) map[int]string {
-	hasLinks := map[int]bool{}
-	for _, r := range rep.Rings {
-		hasLinks[r.FromLcore] = true
-	}
-	roles := make(map[int]string, len(rep.Lcores))
-	for _, l := range rep.Lcores {
-		switch {
-		case l.Worker >= 0 && hasLinks[l.Lcore]:
-			roles[l.Lcore] = "rx+worker"
-		case l.Worker >= 0:
-			roles[l.Lcore] = "worker"
-		case hasLinks[l.Lcore]:
-			roles[l.Lcore] = "rx"
-		default:
-			roles[l.Lcore] = "rx+fwd"
-		}
-	}
-	return roles
 }
 
 func sortedKeys(m map[string]uint64) []string {

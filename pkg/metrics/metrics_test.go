@@ -42,7 +42,7 @@ func reasons(names []string, vals ...uint64) map[string]uint64 {
 }
 
 // distributorReport is a distributor on lan: RX lcore 1, worker lcore 2 and
-// RX+worker lcore 3 (its own share processed inline: the ring="false" link).
+// RX+worker lcore 3 (its own share processed inline: Local, no ring).
 func distributorReport() *report.Report {
 	return &report.Report{
 		Ports: []report.Port{
@@ -51,18 +51,17 @@ func distributorReport() *report.Report {
 			{Name: "wan", Driver: "net_pcap", MAC: "02:70:63:61:70:01", Steering: "rtc", LinkUp: false},
 		},
 		Lcores: []report.Lcore{
-			{Lcore: 1, Worker: -1, RxPackets: 1000, BusyPolls: 50, IdlePolls: 5000, HandedOff: 990, BackpressureSkips: 4,
+			{Lcore: 1, Worker: -1, Role: "rx", RxPackets: 1000, BusyPolls: 50, IdlePolls: 5000, HandedOff: 990, BackpressureSkips: 4,
 				SlowRingFull: 11, ControlTx: 12, ControlTxFull: 13,
 				Dropped: reasons(drops, 0, 0, 0), SlowPath: reasons(slows)},
-			{Lcore: 2, Worker: 0, TxPackets: 600, FromRings: 600, WorkerBursts: 30, BusyPolls: 30, IdlePolls: 9,
+			{Lcore: 2, Worker: 0, Role: "worker", TxPackets: 600, FromRings: 600, WorkerBursts: 30, BusyPolls: 30, IdlePolls: 9,
 				Dropped: reasons(drops, 1, 2), SlowPath: reasons(slows, 3)},
-			{Lcore: 3, Worker: 1, TxPackets: 380, FromRings: 390, Local: 10, WorkerBursts: 20,
+			{Lcore: 3, Worker: 1, Role: "rx+worker", TxPackets: 380, FromRings: 390, Local: 10, WorkerBursts: 20,
 				Dropped: reasons(drops), SlowPath: reasons(slows, 0, 4)},
 		},
 		Rings: []report.Ring{
-			{FromLcore: 1, Worker: 0, Ring: true, Enqueued: 600, DroppedFull: 5, Occupancy: 2},
-			{FromLcore: 1, Worker: 1, Ring: true, Enqueued: 390},
-			{FromLcore: 3, Worker: 1, Ring: false, Enqueued: 10},
+			{FromLcore: 1, Worker: 0, Enqueued: 600, DroppedFull: 5, Occupancy: 2},
+			{FromLcore: 1, Worker: 1, Enqueued: 390},
 		},
 		RETA:     []int{0, 1, 0, 0},
 		FIB:      report.FIB{Entries: 9, NextHops: 4, Routes: 1, Neighbors: 2},
@@ -189,8 +188,9 @@ func TestCollectValues(t *testing.T) {
 		{"steer_lcore_info", []string{"lcore", "1", "worker", "", "role", "rx"}, 1},
 		{"steer_lcore_info", []string{"lcore", "2", "worker", "0", "role", "worker"}, 1},
 		{"steer_lcore_info", []string{"lcore", "3", "worker", "1", "role", "rx+worker"}, 1},
-		{"steer_ring_enqueued_packets_total", []string{"from_lcore", "1", "worker", "0", "ring", "true"}, 600},
-		{"steer_ring_enqueued_packets_total", []string{"from_lcore", "3", "worker", "1", "ring", "false"}, 10},
+		{"steer_ring_enqueued_packets_total", []string{"from_lcore", "1", "worker", "0"}, 600},
+		{"steer_ring_enqueued_packets_total", []string{"from_lcore", "1", "worker", "1"}, 390},
+		{"steer_lcore_local_packets_total", []string{"lcore", "3"}, 10},
 		{"steer_ring_dropped_full_packets_total", []string{"from_lcore", "1", "worker", "0"}, 5},
 		{"steer_ring_occupancy", []string{"from_lcore", "1", "worker", "0"}, 2},
 		{"steer_reta_buckets", []string{"worker", "0"}, 3},
@@ -380,6 +380,7 @@ func TestRunToCompletion(t *testing.T) {
 	rep := distributorReport()
 	rep.Rings, rep.RETA = nil, nil
 	rep.Lcores = rep.Lcores[:1]
+	rep.Lcores[0].Role = "rx+fwd"
 	mfs := gather(t, &fakeSource{rep: rep, ok: true})
 	for _, name := range []string{"steer_ring_enqueued_packets_total", "steer_ring_occupancy", "steer_reta_buckets"} {
 		if _, ok := mfs[name]; ok {

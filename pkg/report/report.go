@@ -62,6 +62,7 @@ type Port struct {
 type Lcore struct {
 	Lcore             int               `json:"lcore"`
 	Worker            int               `json:"worker"` // software queue id, -1: not a worker
+	Role              string            `json:"role"`   // rx+fwd (run to completion), rx (distributor RX), worker, rx+worker
 	RxPackets         uint64            `json:"rx_packets"`
 	TxPackets         uint64            `json:"tx_packets"`
 	BusyPolls         uint64            `json:"busy_polls"`
@@ -79,8 +80,8 @@ type Lcore struct {
 
 	// Cycles (TSC) of loops that found work, of loops that found none, and
 	// (within busy) waiting for ring room; busy cycles per packet received
-	// (NIC queues and rings). Role cycles come from a sample of busy loops:
-	// RoleCycles[r] / SampledPackets is role r's cost per packet.
+	// (NIC queues and rings). Stage cycles come from a sample of busy loops:
+	// StageCycles[s] / SampledPackets is stage s's cost per packet.
 	BusyCycles      uint64            `json:"busy_cycles"`
 	IdleCycles      uint64            `json:"idle_cycles"`
 	StallCycles     uint64            `json:"stall_cycles"`
@@ -88,7 +89,7 @@ type Lcore struct {
 	SampledLoops    uint64            `json:"sampled_loops"`
 	SampledPackets  uint64            `json:"sampled_packets"`
 	SampledLocal    uint64            `json:"sampled_local"`
-	RoleCycles      map[string]uint64 `json:"role_cycles"`
+	StageCycles     map[string]uint64 `json:"stage_cycles"`
 	RxQueues        []RxQueue         `json:"rx_queues,omitempty"`
 }
 
@@ -101,11 +102,11 @@ type RxQueue struct {
 	StallCycles uint64 `json:"stall_cycles"`
 }
 
-// Ring is one (RX lcore, worker) link of the distributor.
+// Ring is one (RX lcore, worker) ring of the distributor; what the RX
+// lcore processes itself is its Lcore.Local.
 type Ring struct {
 	FromLcore   int    `json:"from_lcore"`
 	Worker      int    `json:"worker"`
-	Ring        bool   `json:"ring"` // false: the RX lcore's own share, processed inline
 	Enqueued    uint64 `json:"enqueued"`
 	DroppedFull uint64 `json:"dropped_full"`
 	Occupancy   int    `json:"occupancy"`
@@ -149,13 +150,13 @@ func FromCounters(id, worker int, c fwd.LcoreCounters) Lcore {
 		SlowPath:          make(map[string]uint64, fwd.NumSlowReasons),
 		BusyCycles:        c.BusyCycles, IdleCycles: c.IdleCycles, StallCycles: c.StallCycles,
 		SampledLoops: c.SampledLoops, SampledPackets: c.SampledPackets, SampledLocal: c.SampledLocal,
-		RoleCycles: make(map[string]uint64, fwd.NumRoles),
+		StageCycles: make(map[string]uint64, fwd.NumStages),
 	}
 	if n := c.Packets(); n > 0 {
 		l.CyclesPerPacket = float64(c.BusyCycles) / float64(n)
 	}
-	for r, n := range c.RoleCycles {
-		l.RoleCycles[fwd.Role(r).String()] = n
+	for r, n := range c.StageCycles {
+		l.StageCycles[fwd.Stage(r).String()] = n
 	}
 	for r, n := range c.Dropped {
 		l.Dropped[fwd.DropReason(r).String()] = n

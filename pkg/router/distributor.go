@@ -2,6 +2,8 @@ package router
 
 import (
 	"errors"
+	"slices"
+	"time"
 
 	"github.com/steer-router/steer/cgo/dataplane"
 )
@@ -33,11 +35,37 @@ func (r *Router) reta() []int {
 	return nil
 }
 
+// retaApplyWait bounds how long SetRETA waits for the lcores to follow.
+const retaApplyWait = time.Second
+
 // SetRETA sets every RX lcore's RETA (bucket -> worker, or fwd.RETALocal)
 // while forwarding, and pins it: the balancer leaves the distributor alone
 // until ReleaseRETA. A moved bucket follows only once its old owner has
-// sent what it holds of it, so flows keep order.
+// sent what it holds of it, so flows keep order; SetRETA returns once
+// every RX lcore follows the new table (microseconds: the old owners
+// publish at every TX flush), or after retaApplyWait with moves still
+// pending, which complete as the old owners drain (RETA shows the table
+// in force).
 func (r *Router) SetRETA(reta []int) error {
+	if err := r.setRETA(reta); err != nil {
+		return err
+	}
+	for deadline := time.Now().Add(retaApplyWait); time.Now().Before(deadline); time.Sleep(100 * time.Microsecond) {
+		following := true
+		r.whileRunning(func() error { //nolint:errcheck // stopping: nothing left to wait for
+			for _, l := range r.rxLcores() {
+				following = following && slices.Equal(l.AppliedRETA(), l.WantedRETA())
+			}
+			return nil
+		})
+		if following {
+			return nil
+		}
+	}
+	return nil
+}
+
+func (r *Router) setRETA(reta []int) error {
 	return r.whileRunning(func() error {
 		ls := r.rxLcores()
 		if len(ls) == 0 {

@@ -128,6 +128,23 @@ func (r *Router) freeLinks() error {
 	return errors.Join(errs...)
 }
 
+// lcoreRole names an lcore's job: rx+fwd (runs its queues to completion),
+// rx (polls a queue of the distributor), worker (takes from rings), or
+// rx+worker.
+func lcoreRole(l *dataplane.Lcore) string {
+	role := ""
+	switch {
+	case l.Distributes():
+		role = "rx"
+	case len(l.RxQueues()) > 0:
+		role = "rx+fwd"
+	}
+	if l.Worker >= 0 {
+		role = strings.TrimPrefix(role+"+worker", "+")
+	}
+	return role
+}
+
 // logLcoreMap logs who polls what and where packets leave, as a table.
 func (r *Router) logLcoreMap() {
 	var b strings.Builder
@@ -144,28 +161,28 @@ func (r *Router) logLcoreMap() {
 		}
 		return strings.Join(tx, ",")
 	}
+	spread := "workers by flow hash"
+	if r.cfg.Distributor.Balance.Mode == "auto" {
+		spread = "itself, workers by flow hash when it cannot keep up"
+	}
 	for _, l := range r.dp.Lcores() {
 		var qs []string
-		role := ""
 		for _, q := range r.cfg.Lcores {
 			if q.Lcore != l.ID {
 				continue
 			}
 			for _, rq := range q.Rx {
 				if steer[rq.Port] == "distributor" {
-					role = "rx"
-					qs = append(qs, fmt.Sprintf("%s/%d -> workers by flow hash", rq.Port, rq.Queue))
+					qs = append(qs, fmt.Sprintf("%s/%d -> %s", rq.Port, rq.Queue, spread))
 				} else {
-					role = "rx+fwd"
 					qs = append(qs, fmt.Sprintf("%s/%d -> %s", rq.Port, rq.Queue, txqs(rq.Queue)))
 				}
 			}
 		}
 		if l.Worker >= 0 {
-			role = strings.TrimPrefix(role+"+worker", "+")
 			qs = append(qs, fmt.Sprintf("worker %d -> %s", l.Worker, txqs(l.Worker)))
 		}
-		fmt.Fprintf(&b, "%-6d %-14s %s\n", l.ID, role, strings.Join(qs, "; "))
+		fmt.Fprintf(&b, "%-6d %-14s %s\n", l.ID, lcoreRole(l), strings.Join(qs, "; "))
 	}
 	r.log.Info("lcore map\n" + b.String())
 }

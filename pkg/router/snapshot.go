@@ -9,6 +9,7 @@ func (r *Router) Counters() []report.Lcore {
 	var out []report.Lcore
 	for _, l := range r.dp.Lcores() {
 		lr := report.FromCounters(l.ID, l.Worker, l.Counters())
+		lr.Role = lcoreRole(l)
 		for _, q := range l.RxQueues() {
 			lr.RxQueues = append(lr.RxQueues, report.RxQueue{Port: r.portName(int(q.Port)), Queue: int(q.Queue),
 				StallSkips: q.StallSkips, StallCycles: q.StallCycles})
@@ -66,7 +67,7 @@ func (r *Router) lcoreReports(rep *report.Report) {
 	}
 	for _, l := range r.dp.Lcores() {
 		for _, c := range l.Links() {
-			rep.Rings = append(rep.Rings, report.Ring{FromLcore: l.ID, Worker: c.Worker, Ring: c.Ring,
+			rep.Rings = append(rep.Rings, report.Ring{FromLcore: l.ID, Worker: c.Worker,
 				Enqueued: c.Handed, DroppedFull: c.DroppedFull, Occupancy: occupancy[[2]int{l.ID, c.Worker}]})
 		}
 	}
