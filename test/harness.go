@@ -176,7 +176,8 @@ type Config struct {
 	Neighbors [][3]string // ip, mac, port
 	Extra     string      // YAML merged over the rest, section by section
 	// Distributor, when set, is written as the distributor section
-	// (ring_size, reta_size, burst, on_full; zero values left out).
+	// (ring_size, reta_size, burst, on_full, hash, balance.mode, max_stall;
+	// zero values left out).
 	Distributor *Distributor
 }
 
@@ -184,6 +185,9 @@ type Config struct {
 type Distributor struct {
 	RingSize, RetaSize, Burst int
 	OnFull                    string // drop | backpressure
+	Hash                      string // auto | l3 | l4
+	Balance                   string // auto | off
+	MaxStall                  string // backpressure's bound, a duration
 }
 
 // Standard is the two-port topology of the contract: lan 10.0.0.1/24 and
@@ -249,8 +253,15 @@ func (b *Bed) SteerConfig(c Config) *config.Config {
 				*f.dst = f.v
 			}
 		}
-		if d.OnFull != "" {
-			sc.Distributor.OnFull = d.OnFull
+		for _, f := range []struct {
+			dst *string
+			v   string
+		}{
+			{&sc.Distributor.OnFull, d.OnFull}, {&sc.Distributor.Hash, d.Hash}, {&sc.Distributor.Balance.Mode, d.Balance}, {&sc.Distributor.MaxStall, d.MaxStall},
+		} {
+			if f.v != "" {
+				*f.dst = f.v
+			}
 		}
 	}
 	for _, r := range c.Routes {

@@ -360,7 +360,7 @@ func TestMetricsRETA(t *testing.T) {
 	if m[`steer_lcore_info{lcore="1",role="rx",worker=""}`] != 1 || m[`steer_lcore_info{lcore="3",role="worker",worker="1"}`] != 1 {
 		t.Error("steer_lcore_info roles missing")
 	}
-	if v, n := sumOf(m, "steer_ring_enqueued_packets_total", `ring="true"`); v != float64(len(lanIn)+len(wanIn)) || n != 2 {
+	if v, n := sumOf(m, "steer_ring_enqueued_packets_total", `from_lcore="1"`); v != float64(len(lanIn)+len(wanIn)) || n != 2 {
 		t.Errorf("steer_ring_enqueued_packets_total: %v over %d rings, want %d over 2", v, n, len(lanIn)+len(wanIn))
 	}
 	if v, _ := sumOf(m, "steer_lcore_tx_packets_total"); v != float64(len(lanIn)+len(wanIn)) {

@@ -51,12 +51,11 @@ type LcoreStats struct {
 	BackpressureSkips uint64 `json:"backpressure_skips"`
 }
 
-// RingStats is one (RX lcore, worker) link of the stats file: a ring, or
-// the RX lcore's own share processed inline (Ring false).
+// RingStats is one (RX lcore, worker) ring of the stats file. What an RX
+// lcore processes itself crosses no ring: its Local counts it.
 type RingStats struct {
 	FromLcore   int    `json:"from_lcore"`
 	Worker      int    `json:"worker"`
-	Ring        bool   `json:"ring"`
 	Enqueued    uint64 `json:"enqueued"`
 	DroppedFull uint64 `json:"dropped_full"`
 	Occupancy   int    `json:"occupancy"`
