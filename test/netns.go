@@ -199,10 +199,22 @@ func (n *netns) waitListen(t *testing.T, port int, within time.Duration) {
 }
 
 // PacketSocket opens an AF_PACKET socket bound to ifname inside the
-// namespace, for writing raw frames onto that interface. The socket is
-// made on a thread that enters the namespace and is then thrown away
-// (locked and never unlocked), so no other goroutine ever runs there.
-func (n *netns) PacketSocket(ifname string) (int, error) {
+// namespace, for writing raw frames onto that interface (it receives
+// nothing).
+func (n *netns) PacketSocket(ifname string) (int, error) { return n.packetSocket(ifname, 0) }
+
+// CaptureSocket is a packet socket on ifname that receives every frame
+// the interface sends or receives.
+func (n *netns) CaptureSocket(ifname string) (int, error) {
+	return n.packetSocket(ifname, htons(unix.ETH_P_ALL))
+}
+
+func htons(v uint16) uint16 { return v<<8 | v>>8 }
+
+// packetSocket makes the socket on a thread that enters the namespace and
+// is then thrown away (locked and never unlocked), so no other goroutine
+// ever runs there.
+func (n *netns) packetSocket(ifname string, proto uint16) (int, error) {
 	type res struct {
 		fd  int
 		err error
@@ -223,11 +235,11 @@ func (n *netns) PacketSocket(ifname string) (int, error) {
 			if err != nil {
 				return -1, err
 			}
-			fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
+			fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, int(proto))
 			if err != nil {
 				return -1, err
 			}
-			if err := unix.Bind(fd, &unix.SockaddrLinklayer{Ifindex: ifi.Index}); err != nil {
+			if err := unix.Bind(fd, &unix.SockaddrLinklayer{Ifindex: ifi.Index, Protocol: proto}); err != nil {
 				unix.Close(fd)
 				return -1, err
 			}

@@ -289,7 +289,8 @@ func (r iperfResult) NetLostPercent() float64 {
 }
 
 // iperf runs an iperf3 server in B (one test, then it exits) and the
-// client in A for secs seconds: TCP, or UDP at bandwidth bw.
+// client in A for secs seconds: TCP, or UDP, at bandwidth bw ("": TCP as
+// fast as it goes).
 func (tn *tapNet) iperf(t *testing.T, udp bool, secs int, bw string) iperfResult {
 	t.Helper()
 	needTools(t, "iperf3")
@@ -299,7 +300,10 @@ func (tn *tapNet) iperf(t *testing.T, udp bool, secs int, bw string) iperfResult
 	tn.B.waitListen(t, tn.iperfPort, 5*time.Second)
 	args := []string{"iperf3", "-c", tapHostB, "-p", port, "-t", strconv.Itoa(secs), "-J", "--connect-timeout", "3000"}
 	if udp {
-		args = append(args, "-u", "-b", bw)
+		args = append(args, "-u")
+	}
+	if bw != "" {
+		args = append(args, "-b", bw)
 	}
 	rcvbuf0 := udpRcvbufErrors(t, tn.B)
 	out, err := tn.A.Exec(time.Duration(secs+15)*time.Second, offLcore(args...)...)
