@@ -917,3 +917,58 @@ func TestDistributorTopologies(t *testing.T) {
 		})
 	}
 }
+
+// TestDistributorBalancer: the balancer on; lcore 1 (CPU 1) polls both
+// ports and is worker 0, lcore 2 (CPU 0) is worker 1; lan traffic in a
+// file long enough to keep lcore 1 saturated for a while. net_pcap's TX
+// writes a file, a pipeline heavy enough that a worker pays, as long as
+// it writes a file of its own: wan has two TX queues, lcore 1's packets
+// leave on 0 (its RX queue's), worker 1's on 1. Buckets go out while lcore
+// 1 cannot keep up and come back once the input has ended, every move
+// logged and counted; 4 flows carry half the traffic (a skewed load);
+// every flow leaves complete and in order in each file.
+func TestDistributorBalancer(t *testing.T) {
+	lanMAC, wanMAC := PortMACs(t)
+	b := NewBed(t)
+	heavy := gen(t, trafgen.Flows{SrcMAC: LanHostMAC, DstMAC: lanMAC, Src: lanHosts, Dst: remote, Flows: 4,
+		PacketsPerFlow: 100000, FirstFlow: 0, Proto: trafgen.UDP, TTL: 64, Size: 64, Order: "random", Seed: 151})
+	light := gen(t, trafgen.Flows{SrcMAC: LanHostMAC, DstMAC: lanMAC, Src: lanHosts, Dst: remote, Flows: 2000,
+		PacketsPerFlow: 200, FirstFlow: 100, Proto: trafgen.TCP, TTL: 64, Size: 64, Order: "random", Seed: 152})
+	lanIn := interleave(heavy, light)
+	b.WritePcap("lan-in.pcap", lanIn)
+	b.WritePcap("wan-in.pcap", nil)
+	c := distConfig("0@0,1@1,2@0", []LcoreMap{{Lcore: 1, Rx: []RxQ{{"lan", 0}, {"wan", 0}}, Worker: true}, {Lcore: 2, Worker: true}},
+		[]string{"wan-out0.pcap", "wan-out1.pcap"}, Distributor{Balance: "auto", OnFull: "backpressure"})
+	c.Extra = "distributor: {balance: {interval: 50ms, hold: 200ms}}\n"
+	s, r := distRun(t, b, c)
+	checkAllForwarded(t, b, s, lanMAC, wanMAC, len(lanIn), 0)
+	if s.Distributor == nil {
+		t.Fatalf("stats file without a distributor section:\n%s", s.Raw)
+	}
+	d := s.Distributor
+	t.Logf("balancer moves %v; last decisions:\n  %s", d.Moves, strings.Join(d.Decisions, "\n  "))
+	if d.Balance != "auto" || d.Moves["out"] == 0 || d.Moves["back"] == 0 {
+		t.Errorf("balancer %q moved out %d and back %d times, want both while the input lasted and after", d.Balance, d.Moves["out"], d.Moves["back"])
+	}
+	if got := len(logLines(t, r, "distributor: balancer moved buckets")); uint64(got) != d.Moves["out"]+d.Moves["back"]+d.Moves["revert"] {
+		t.Errorf("%d moves logged, %v counted", got, d.Moves)
+	}
+	if l := lcoreStats(t, s, 1); l.HandedOff == 0 || l.Local == 0 {
+		t.Errorf("RX lcore 1: handed off %d, local %d: want both", l.HandedOff, l.Local)
+	}
+	for _, w := range s.RETA {
+		if w != -1 {
+			t.Errorf("RETA at exit %v: want every bucket back home after the input ended", s.RETA)
+			break
+		}
+	}
+	in := NewIndex(t, lanIn)
+	seen := map[trafgen.Tag]bool{}
+	for q := 0; q < 2; q++ {
+		name := fmt.Sprintf("wan-out%d", q)
+		for tag := range CheckForwarded(t, name, b.ReadForwarded(name+".pcap"), in, Expect{SrcMAC: wanMAC, DstMAC: WanPeerMAC}) {
+			seen[tag] = true
+		}
+	}
+	CheckAllSeen(t, "wan-out0+1", seen, in)
+}

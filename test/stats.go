@@ -78,8 +78,18 @@ type Stats struct {
 		InUseAfterStop  int `json:"in_use_after_stop"`
 		InUseAfterClose int `json:"in_use_after_close"`
 	} `json:"mempool"`
-	SlowPath *SlowPathCounters `json:"slow_path"`
-	Raw      string            `json:"-"`
+	SlowPath    *SlowPathCounters `json:"slow_path"`
+	Distributor *DistributorStats `json:"distributor"`
+	Raw         string            `json:"-"`
+}
+
+// DistributorStats is the balancer's part of the stats file (see
+// pkg/report.Distributor).
+type DistributorStats struct {
+	Balance   string            `json:"balance"`
+	Pinned    bool              `json:"pinned"`
+	Moves     map[string]uint64 `json:"moves"`
+	Decisions []string          `json:"decisions"`
 }
 
 // SlowPathCounters are the control thread's counters the suite checks

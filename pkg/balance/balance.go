@@ -115,7 +115,7 @@ type rxState struct {
 	lastMove time.Time
 	backoff  time.Duration // extra hold after a move that did not pay
 	trial    *trial
-	d, q     float64 // measured handoff and worker costs (0: not yet)
+	d, q, p  float64 // measured handoff, worker and processing costs (0: not yet)
 }
 
 // trial is a move under observation: kept if the rate grows, else undone.
@@ -250,9 +250,10 @@ func (b *Balancer) rxStep(now time.Time, dt float64, d delta, workers map[int]de
 			s.d = d.stage[fwd.StageHandoff] / d.sampled
 		}
 	}
-	if d.local > 0 {
-		e.Process = (d.stage[fwd.StageProcess] + d.stage[fwd.StageTx]) / d.local
+	if d.local > 0 { // all handed over: the last measurement stands
+		s.p = (d.stage[fwd.StageProcess] + d.stage[fwd.StageTx]) / d.local
 	}
+	e.Process = s.p
 	if q := b.workerCost(d.l, workers); q > 0 {
 		s.q = q
 	}
@@ -264,10 +265,46 @@ func (b *Balancer) rxStep(now time.Time, dt float64, d delta, workers map[int]de
 		e.Worker = e.Process + b.cfg.Transfer
 	}
 	defer func() { b.est = append(b.est, e) }()
-	if b.pinned || d.sampled == 0 || e.Process == 0 {
+	if b.pinned {
+		return Move{}, false
+	}
+	if d.rx == 0 {
+		// Idle: nothing to measure, and nothing to gain by spreading.
+		// Every bucket comes home, so traffic that starts again meets the
+		// cheap path; a trial cannot be judged without traffic.
+		s.trial = nil
+		if share == 0 || now.Sub(s.lastMove) < b.hold(s) {
+			return Move{}, false
+		}
+		reta, moved := handBack(d.l.RETA, load, share)
+		s.lastMove = now
+		return Move{Lcore: d.l.ID, RETA: reta, Kind: "back", Buckets: moved, Share: 0, Gain: 1,
+			Why: "idle: every bucket back to the RX lcore"}, moved > 0
+	}
+	if d.sampled == 0 || e.Process == 0 {
 		return Move{}, false
 	}
 	e.Target = target(e)
+
+	// Workers dropping at full rings got more than they can take: act now,
+	// hold or not. A move under trial is undone; otherwise what they
+	// dropped comes back, and a margin.
+	if share > 0 && d.ringFull > 0.01*d.rx {
+		why := fmt.Sprintf("workers dropped %.0f of %.0f packets at full rings", d.ringFull, d.rx)
+		if t := s.trial; t != nil && t.out {
+			s.trial = nil
+			s.backoff = min(max(2*s.backoff, b.cfg.Hold), 32*b.cfg.Hold)
+			s.lastMove = now
+			return Move{Lcore: d.l.ID, RETA: t.before, Kind: "revert", Buckets: changed(d.l.RETA, t.before),
+				Share: remoteShare(t.before, load), Gain: 1, Why: why + ": undone, next try in " + b.hold(s).String()}, true
+		}
+		over := math.Min(share, 1.5*d.ringFull/d.rx+0.02)
+		if reta, moved := handBack(d.l.RETA, load, over); moved > 0 {
+			s.lastMove = now
+			return Move{Lcore: d.l.ID, RETA: reta, Kind: "back", Buckets: moved, Share: remoteShare(reta, load), Gain: 1,
+				Why: fmt.Sprintf("%s: %.0f%% back", why, 100*over)}, true
+		}
+	}
 
 	// A move under trial: keep it if the rate grew as it should have,
 	// else undo it and wait longer before the next.

@@ -3,6 +3,7 @@ package balance
 import (
 	"math"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,7 +17,8 @@ import (
 // endless) spread over the buckets by weight.
 type sim struct {
 	hz, a, p, d, q float64
-	rate           float64
+	rate           float64 // 0: endless
+	idle           bool    // no traffic at all
 	weight         []float64
 	reta           []int
 	now            time.Time
@@ -50,6 +52,9 @@ func (s *sim) step(dt time.Duration) []Lcore {
 	saturated := true
 	if s.rate > 0 && s.rate < rx {
 		rx, saturated = s.rate, false
+	}
+	if s.idle {
+		rx, saturated = 0, false
 	}
 	toWorker := rx * f
 	done := math.Min(toWorker, s.hz/s.q)
@@ -192,6 +197,24 @@ func TestUselessMoveReverted(t *testing.T) {
 	}
 }
 
+// The worker is much slower than the prior says: the first hand-out
+// overloads it and its ring drops; the balancer undoes it at the next
+// step, without waiting out the hold, and settles where the worker keeps
+// up.
+func TestWorkerDropsBringBucketsBack(t *testing.T) {
+	s := newSim(35, 100, 25, 400)
+	b := New(testConfig())
+	moves := s.run(t, b, 40)
+	if len(moves) < 2 || moves[0].Kind != "out" || moves[1].Kind != "revert" || !strings.Contains(moves[1].Why, "full rings") {
+		t.Fatalf("moves %v, want a hand-out undone for the worker's drops", moves)
+	}
+	drops := s.rx.Dropped[fwd.DropRingFull]
+	s.run(t, b, 4)
+	if d := s.rx.Dropped[fwd.DropRingFull] - drops; float64(d) > 0.05*s.handled*2 {
+		t.Errorf("still %d dropped over 2 s at %.3g pps handled", d, s.handled)
+	}
+}
+
 // When the load falls, buckets come back to the RX lcore.
 func TestBackWhenLoadFalls(t *testing.T) {
 	s := newSim(35, 100, 25, 160)
@@ -207,6 +230,27 @@ func TestBackWhenLoadFalls(t *testing.T) {
 	}
 	if f := remoteShare(s.reta, s.weight); f != 0 {
 		t.Errorf("%.2f still handed over at 5 Mpps", f)
+	}
+}
+
+// Traffic stops: every bucket comes home (and a trial in progress is not
+// judged on a rate of zero); when it starts again, the balancer hands out
+// anew.
+func TestIdleBringsBucketsHome(t *testing.T) {
+	s := newSim(35, 100, 25, 160)
+	b := New(testConfig())
+	s.run(t, b, 20)
+	if remoteShare(s.reta, s.weight) == 0 {
+		t.Fatal("nothing handed over under overload")
+	}
+	s.idle = true
+	moves := s.run(t, b, 8)
+	if len(moves) != 1 || moves[0].Kind != "back" || remoteShare(s.reta, s.weight) != 0 {
+		t.Fatalf("idle: moves %v, share %.2f; want one move, every bucket back", moves, remoteShare(s.reta, s.weight))
+	}
+	s.idle = false
+	if moves := s.run(t, b, 20); len(moves) == 0 || moves[0].Kind != "out" {
+		t.Fatalf("traffic again: moves %v, want a hand-out", moves)
 	}
 }
 

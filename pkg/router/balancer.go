@@ -81,8 +81,9 @@ func (r *Router) balanceStep(now time.Time) {
 			if len(b.last) > keptDecisions {
 				b.last = b.last[1:]
 			}
-			r.log.Info("distributor: "+m.String(), zap.Int("lcore", m.Lcore), zap.String("move", m.Kind),
-				zap.Int("buckets", m.Buckets), zap.Float64("handed_share", m.Share), zap.Float64("gain", m.Gain))
+			r.log.Info("distributor: balancer moved buckets", zap.Int("lcore", m.Lcore), zap.String("move", m.Kind),
+				zap.Int("buckets", m.Buckets), zap.Float64("handed_share", m.Share), zap.Float64("gain", m.Gain),
+				zap.String("why", m.Why))
 		}
 	}
 }
