@@ -52,15 +52,32 @@ func TestValidate(t *testing.T) {
 			t.Errorf("valid config: want exit 0\n%s\nconfig:\n%s", r, b.YAML(Standard()))
 		}
 	})
-	t.Run("demo_config", func(t *testing.T) {
+	// Every example is valid and warns of nothing: they are what operators
+	// copy.
+	t.Run("examples", func(t *testing.T) {
 		b := NewBed(t)
-		demo, err := filepath.Abs("../dpdk-config/demo.yaml")
-		if err != nil {
-			t.Fatal(err)
+		examples, err := filepath.Glob("../dpdk-config/*.yaml")
+		if err != nil || len(examples) < 5 {
+			t.Fatalf("dpdk-config/*.yaml: %v %v", examples, err)
 		}
-		r := b.Run("validate", "--config", demo)
-		if r.Code != 0 {
-			t.Errorf("dpdk-config/demo.yaml: want exit 0\n%s", r)
+		for _, ex := range examples {
+			abs, _ := filepath.Abs(ex)
+			r := b.Run("validate", "--config", abs)
+			if r.Code != 0 || strings.Contains(r.Stderr, "warning") {
+				t.Errorf("%s: want exit 0 and no warning\n%s", ex, r)
+			}
+		}
+	})
+	// Two lcores of the lcore map on one CPU: valid, with a warning that
+	// names eal.lcores and the CPU.
+	t.Run("shared_cpu_warning", func(t *testing.T) {
+		b := NewBed(t)
+		c := Standard()
+		c.Lcores = "0@0,1@1,2@1,3@0"
+		c.LcoreMap = []LcoreMap{{Lcore: 1, Rx: []RxQ{{"lan", 0}, {"wan", 0}}}, {Lcore: 2, Worker: true}, {Lcore: 3, Worker: true}}
+		r := b.Run("validate", "--config", b.WriteConfig(c))
+		if r.Code != 0 || !strings.Contains(r.Stderr, "warning: eal.lcores") || !strings.Contains(r.Stderr, "lcores 1 and 2 busy-poll CPU 1") {
+			t.Errorf("want exit 0 and a warning for lcores 1 and 2 on CPU 1\n%s", r)
 		}
 	})
 	t.Run("mistakes", func(t *testing.T) {

@@ -43,6 +43,9 @@ func runCmd() *cobra.Command {
 			}
 			defer log.Sync() //nolint:errcheck // stderr
 			log.Info("starting", zap.String("version", version), zap.String("config", path))
+			for _, w := range cfg.Warnings() {
+				log.Warn("config: " + w)
+			}
 
 			// Subscribe before DPDK starts so an early signal still stops cleanly.
 			sig := make(chan os.Signal, 1)

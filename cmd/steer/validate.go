@@ -12,11 +12,15 @@ func validateCmd() *cobra.Command {
 	var path string
 	cmd := &cobra.Command{
 		Use:   "validate --config FILE",
-		Short: "check a config: exit 0, or 1 listing every problem by field",
+		Short: "check a config: exit 0 (warnings on stderr), or 1 listing every problem by field",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if _, err := loadConfig(cmd, path); err != nil {
+			cfg, err := loadConfig(cmd, path)
+			if err != nil {
 				return err
+			}
+			for _, w := range cfg.Warnings() {
+				fmt.Fprintf(cmd.ErrOrStderr(), "%s: warning: %s\n", path, w)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: ok\n", path)
 			return nil

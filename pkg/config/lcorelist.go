@@ -21,42 +21,60 @@ const (
 // The --lcores syntax is recognised by '@' or '('; in it an lcore may be
 // named only once.
 func parseLcores(s string) ([]int, error) {
+	cpus, err := lcoreCPUs(s)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]int, 0, len(cpus))
+	for id := range cpus {
+		ids = append(ids, id)
+	}
+	return uniqueSorted(ids), nil
+}
+
+// lcoreCPUs maps each lcore of an EAL lcore string (see parseLcores) to
+// the CPUs its thread may run on: with -l, lcore N runs on CPU N; with
+// --lcores, "L@C" runs the lcores L on the CPUs C, and a group without
+// '@' runs on the CPUs of its own numbers ("(0,6)": both on CPUs 0 and 6).
+func lcoreCPUs(s string) (map[int][]int, error) {
 	if s == "" {
 		return nil, fmt.Errorf("empty")
 	}
+	out := map[int][]int{}
 	if !strings.ContainsAny(s, "@()") {
 		ids, err := parseSet(s, maxLcore, "lcore")
 		if err != nil {
 			return nil, err
 		}
-		return uniqueSorted(ids), nil
+		for _, id := range ids {
+			out[id] = []int{id}
+		}
+		return out, nil
 	}
 	elems, err := splitTop(s)
 	if err != nil {
 		return nil, err
 	}
-	seen := map[int]bool{}
-	var ids []int
 	for _, e := range elems {
 		lset, cset, hasCPU := strings.Cut(e, "@")
 		lc, err := parseGroup(lset, maxLcore, "lcore")
 		if err != nil {
 			return nil, err
 		}
+		cpus := lc
 		if hasCPU {
-			if _, err := parseGroup(cset, maxCPU, "cpu"); err != nil {
+			if cpus, err = parseGroup(cset, maxCPU, "cpu"); err != nil {
 				return nil, err
 			}
 		}
 		for _, id := range lc {
-			if seen[id] {
+			if _, dup := out[id]; dup {
 				return nil, fmt.Errorf("lcore %d is mapped twice", id)
 			}
-			seen[id] = true
-			ids = append(ids, id)
+			out[id] = uniqueSorted(slices.Clone(cpus))
 		}
 	}
-	return uniqueSorted(ids), nil
+	return out, nil
 }
 
 // splitTop splits s at the commas outside parentheses.
