@@ -173,7 +173,7 @@ func New(src Source, build BuildInfo) *Collector {
 		distPinned:   desc("distributor_pinned", "1 while an operator's RETA (PUT /api/v1/reta) holds the balancer off."),
 		lcoreInfo:    desc("lcore_info", "Lcore role, always 1: role is rx+fwd (run to completion), rx (distributor RX), worker or rx+worker; worker is the software queue id (\"\" for non-workers).", "lcore", "worker", "role"),
 
-		ringEnqueued:  desc("ring_enqueued_packets_total", "Packets an RX lcore handed to a worker over this link; ring=\"false\" is the RX lcore's own share, processed inline.", link...),
+		ringEnqueued:  desc("ring_enqueued_packets_total", "Packets an RX lcore handed to a worker over this ring (what it keeps itself: steer_lcore_local_packets_total).", link...),
 		ringDropped:   desc("ring_dropped_full_packets_total", "Packets dropped because the link's ring was full (on_full: drop).", link...),
 		ringOccupancy: desc("ring_occupancy", "Packets waiting in the link's ring now.", link...),
 
