@@ -136,3 +136,20 @@ func TestRoutesBodyLimits(t *testing.T) {
 		t.Errorf("a million routes take %d bytes, more than half of MaxRoutesBody", n)
 	}
 }
+
+// What reading and parsing a list of 500,000 routes costs, before the
+// router is asked (docs/BENCH.md: a bulk POST of a full table).
+func BenchmarkPostRoutes500k(b *testing.B) {
+	body := routeList(500_000, "203.0.113.2")
+	h := New(&fakeRouter{healthy: true}, Options{})
+	b.SetBytes(int64(len(body)))
+	b.ResetTimer()
+	for range b.N {
+		req := httptest.NewRequest("POST", "/api/v1/routes", strings.NewReader(body))
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusCreated {
+			b.Fatalf("%d %s", rec.Code, rec.Body.String())
+		}
+	}
+}

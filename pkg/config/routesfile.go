@@ -127,8 +127,8 @@ func word(s string) (string, string) {
 }
 
 // duplicates reports every prefix given again, naming the line of its
-// first route. Sorting packed (prefix, index) keys is a third of the time
-// a map of a million prefixes takes.
+// first route, by sorting packed (prefix, index) keys: for a million
+// routes 86 ms against 107 for a map of the packed prefixes, in one slice.
 func duplicates(fp *fileProblems, routes []FileRoute) {
 	const idxBits = 26 // > log2(MaxFIBRoutes)
 	keys := make([]uint64, len(routes))
