@@ -313,3 +313,29 @@ func TestTableLines(t *testing.T) {
 		}
 	}
 }
+
+// TestSteerLcores: per-lcore medians over the runs, the table's column and
+// the stage lines.
+func TestSteerLcores(t *testing.T) {
+	run := func(rxCpp, wCpp float64) sample {
+		return sample{OK: true, Steer: &steerCounters{Lcores: []lcoreCounters{
+			{Lcore: 2, Role: "worker", BusyCycles: 50, IdleCycles: 50, CyclesPerPacket: wCpp},
+			{Lcore: 1, Role: "rx", BusyCycles: 100, CyclesPerPacket: rxCpp, SampledPackets: 10,
+				StageCycles: map[string]uint64{"rx": 300, "handoff": 250, "process": 0, "tx": 0}},
+		}}}
+	}
+	ls := steerLcores([]sample{run(70, 140), run(80, 150), run(72, 100)})
+	if len(ls) != 2 || ls[0].Lcore != 1 || ls[0].CyclesPerPacket != 72 || ls[1].CyclesPerPacket != 140 || ls[1].Busy != 0.5 {
+		t.Fatalf("lcores %+v", ls)
+	}
+	if got := lcoreColumn(ls); got != "rx 72, worker 140" {
+		t.Errorf("column %q", got)
+	}
+	if lcoreColumn(nil) != "-" {
+		t.Error("a row without steer lcores should show -")
+	}
+	lines := stageLines([]cell{{Traffic: "udp64-1", Row: "steer-dist", cellStats: &cellStats{Lcores: ls}}})
+	if len(lines) != 3 || !strings.Contains(lines[2], "lcore 1 rx (busy 100%): rx 30 handoff 25;") {
+		t.Errorf("stage lines %q", lines)
+	}
+}

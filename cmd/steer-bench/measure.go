@@ -63,10 +63,19 @@ type steerCounters struct {
 type lcoreCounters struct {
 	Lcore     int    `json:"lcore"`
 	Worker    int    `json:"worker"`
+	Role      string `json:"role"` // rx+fwd, rx, worker, rx+worker
 	RxPackets uint64 `json:"rx_packets"`
 	TxPackets uint64 `json:"tx_packets"`
 	BusyPolls uint64 `json:"busy_polls"`
 	IdlePolls uint64 `json:"idle_polls"`
+	// Where the lcore's cycles went over the whole run (warm-up included):
+	// busy cycles per packet it received (NIC queues and rings), and per
+	// stage in a sample of its busy loops.
+	BusyCycles      uint64            `json:"busy_cycles"`
+	IdleCycles      uint64            `json:"idle_cycles"`
+	CyclesPerPacket float64           `json:"cycles_per_packet"`
+	SampledPackets  uint64            `json:"sampled_packets"`
+	StageCycles     map[string]uint64 `json:"stage_cycles"`
 }
 
 // errInterrupted: a signal stopped the bench; the run in progress is

@@ -36,6 +36,103 @@ type cellStats struct {
 	CPUOthersMax    float64  `json:"cpu_others_max"`
 	CPUOursMedian   float64  `json:"cpu_ours_median"`
 	CyclesPerPacket *float64 `json:"cycles_per_packet"` // TSC Hz x poll CPUs / packet rate
+	// steer rows: each lcore's own count, from its stats file
+	Lcores []lcoreCycles `json:"lcore_cycles,omitempty"`
+}
+
+// lcoreCycles is one steer lcore's cycle accounting, medians over the
+// cell's ok runs.
+type lcoreCycles struct {
+	Lcore           int                `json:"lcore"`
+	Role            string             `json:"role"`
+	Busy            float64            `json:"busy"`              // share of its cycles
+	CyclesPerPacket float64            `json:"cycles_per_packet"` // busy cycles per packet received
+	Stages          map[string]float64 `json:"stage_cycles_per_packet"`
+}
+
+// steerLcores takes the per-lcore medians of the runs' stats files (nil
+// when they have none).
+func steerLcores(ok []sample) []lcoreCycles {
+	type acc struct {
+		role      string
+		busy, cpp []float64
+		stages    map[string][]float64
+	}
+	by := map[int]*acc{}
+	var ids []int
+	for _, s := range ok {
+		if s.Steer == nil {
+			continue
+		}
+		for _, l := range s.Steer.Lcores {
+			a := by[l.Lcore]
+			if a == nil {
+				a = &acc{role: l.Role, stages: map[string][]float64{}}
+				by[l.Lcore] = a
+				ids = append(ids, l.Lcore)
+			}
+			if all := l.BusyCycles + l.IdleCycles; all > 0 {
+				a.busy = append(a.busy, float64(l.BusyCycles)/float64(all))
+			}
+			a.cpp = append(a.cpp, l.CyclesPerPacket)
+			if l.SampledPackets > 0 {
+				for st, c := range l.StageCycles {
+					a.stages[st] = append(a.stages[st], float64(c)/float64(l.SampledPackets))
+				}
+			}
+		}
+	}
+	sort.Ints(ids)
+	var out []lcoreCycles
+	for _, id := range ids {
+		a := by[id]
+		lc := lcoreCycles{Lcore: id, Role: a.role, Busy: median(a.busy), CyclesPerPacket: median(a.cpp), Stages: map[string]float64{}}
+		for st, v := range a.stages {
+			lc.Stages[st] = median(v)
+		}
+		out = append(out, lc)
+	}
+	return out
+}
+
+// stageLines say where each steer lcore's cycles went, per packet, stage by
+// stage (a sample of its busy loops): what a hand-off costs and where.
+func stageLines(summary []cell) []string {
+	var out []string
+	for _, c := range summary {
+		if c.cellStats == nil || len(c.Lcores) == 0 {
+			continue
+		}
+		var parts []string
+		for _, l := range c.Lcores {
+			var st []string
+			for _, name := range []string{"rx", "handoff", "process", "tx"} {
+				if v := l.Stages[name]; v >= 0.5 {
+					st = append(st, fmt.Sprintf("%s %.0f", name, v))
+				}
+			}
+			parts = append(parts, fmt.Sprintf("lcore %d %s (busy %.0f%%): %s", l.Lcore, l.Role, 100*l.Busy, strings.Join(st, " ")))
+		}
+		if len(out) == 0 {
+			out = append(out, "steer's stages, cycles per packet received (1 busy loop in 64 timed; process and tx per packet")
+			out = append(out, "      received, so a worker's share shows on the worker):")
+		}
+		out = append(out, fmt.Sprintf("  %s / %s: %s", c.Traffic, c.Row, strings.Join(parts, "; ")))
+	}
+	return out
+}
+
+// lcoreColumn is the table's per-lcore column: role and busy cycles per
+// packet of each lcore ("rx 72 worker 140"), "-" for other programs.
+func lcoreColumn(ls []lcoreCycles) string {
+	if len(ls) == 0 {
+		return "-"
+	}
+	var parts []string
+	for _, l := range ls {
+		parts = append(parts, fmt.Sprintf("%s %.0f", l.Role, l.CyclesPerPacket))
+	}
+	return strings.Join(parts, ", ")
 }
 
 func median(v []float64) float64 {
@@ -98,6 +195,7 @@ func summarise(samples []sample, traffics []traffic, rows []row, tscMHz *float64
 				CPUOthersMax:   slices.Max(field(func(s sample) float64 { return s.CPUOthers })),
 				CPUOursMedian:  median(field(func(s sample) float64 { return s.CPUOurs })),
 			}
+			st.Lcores = steerLcores(ok)
 			if tscMHz != nil && *tscMHz > 0 && st.MppsMedian > 0 {
 				cyc := *tscMHz * 1e6 * float64(r.PollCPUs) / (st.MppsMedian * 1e6)
 				st.CyclesPerPacket = &cyc
@@ -196,10 +294,13 @@ func (b *bench) table(r *report) string {
 	add("      the distributor (1 RX queue, RX lcore + worker) compares with the one-lcore baselines.")
 	add("cyc/pkt = TSC Hz x busy-polling CPUs / packet rate: a polling lcore never sleeps and the source never runs")
 	add("      dry, so all its cycles go to the packets (no hardware counters in this VM).")
+	add("lcore cyc/pkt (steer rows): each lcore's busy cycles per packet it received (NIC queues and rings), as it")
+	add("      counts them itself (steer's stats file, the whole run): the RX lcore and the worker apart.")
 	add("Gbit/s: frame bytes as the PMD counts them (no FCS, preamble or gap).")
 	if ab := b.abLine(r.summary); ab != "" {
 		lines = append(lines, ab)
 	}
+	lines = append(lines, stageLines(r.summary)...)
 	lines = append(lines, b.loadLines(r)...)
 	lines = append(lines, tableLines(r)...)
 	lines = append(lines, churnLines(r.churn, b.s.MaxOtherLoad)...)
@@ -224,13 +325,13 @@ func (b *bench) table(r *report) string {
 // cellLines are the table proper: a header, a rule, one line per cell, a
 // blank line between traffics; n/a cells point to a note.
 func (b *bench) cellLines(summary []cell) []string {
-	hdr := []string{"traffic", "row", "CPUs", "Mpps", "(min-max)", "Gbit/s", "cyc/pkt", "drop%", "x testpmd", "x l3fwd"}
+	hdr := []string{"traffic", "row", "CPUs", "Mpps", "(min-max)", "Gbit/s", "cyc/pkt", "drop%", "x testpmd", "x l3fwd", "lcore cyc/pkt"}
 	var body [][]string
 	notes := 0
 	for _, c := range summary {
 		if c.cellStats == nil {
 			notes++
-			body = append(body, []string{c.Traffic, c.Label, fmt.Sprint(c.PollCPUs), "n/a", fmt.Sprintf("[%d]", notes), "-", "-", "-", "-", "-"})
+			body = append(body, []string{c.Traffic, c.Label, fmt.Sprint(c.PollCPUs), "n/a", fmt.Sprintf("[%d]", notes), "-", "-", "-", "-", "-", "-"})
 			continue
 		}
 		rng := fmt.Sprintf("(%.2f-%.2f)", c.MppsMin, c.MppsMax)
@@ -242,7 +343,7 @@ func (b *bench) cellLines(summary []cell) []string {
 		}
 		body = append(body, []string{c.Traffic, c.Label, fmt.Sprint(c.PollCPUs), fmt.Sprintf("%.2f", c.MppsMedian), rng,
 			fmt.Sprintf("%.2f", c.GbpsMedian), fmtOpt(c.CyclesPerPacket, "%.0f"), fmt.Sprintf("%.1f", c.DropPctMedian),
-			fmtOpt(c.VsTestpmd, "%.2f"), fmtOpt(c.VsL3fwd, "%.2f")})
+			fmtOpt(c.VsTestpmd, "%.2f"), fmtOpt(c.VsL3fwd, "%.2f"), lcoreColumn(c.Lcores)})
 	}
 	widths := make([]int, len(hdr))
 	for _, r := range append([][]string{hdr}, body...) {
@@ -250,7 +351,7 @@ func (b *bench) cellLines(summary []cell) []string {
 			widths[i] = max(widths[i], len(c))
 		}
 	}
-	left := map[int]bool{0: true, 1: true, 4: true}
+	left := map[int]bool{0: true, 1: true, 4: true, 10: true}
 	line := func(r []string) string {
 		cols := make([]string, len(r))
 		for i, c := range r {
