@@ -183,6 +183,7 @@ steer_poll_rings(struct steer_lcore *lc)
 			lc->c.idle_polls++;
 			continue;
 		}
+		prefetch_handed(pkts, (uint16_t)n);
 		in->deq += n;
 		lc->c.from_rings += n;
 		lc->c.worker_bursts++;

@@ -48,9 +48,10 @@ func TestSteerConfigs(t *testing.T) {
 				workers++
 			}
 		}
-		want := map[string][2]int{"steer-rtc": {0, 1}, "steer-dist": {1, 1}, "steer-dist-bp": {1, 1}, "steer-2q": {0, 2}}[r.ID]
+		want := map[string][2]int{"steer-rtc": {0, 1}, "steer-dist": {1, 1}, "steer-handoff": {1, 1}, "steer-2q": {0, 2}}[r.ID]
 		if workers != want[0] || queues != want[1] || c.EAL.FilePrefix != prefix || c.Metrics.Listen != "127.0.0.1:1234" ||
-			(r.ID == "steer-dist-bp") != (c.Distributor.OnFull == "backpressure") || c.Routes[0].Prefix != dstNet {
+			(r.ID == "steer-handoff") != (c.Distributor.OnFull == "backpressure" && c.Distributor.Balance.Mode == "off") ||
+			(r.ID == "steer-dist") != (c.Distributor.Balance.Mode == "auto" && c.Ports[0].Steering == "distributor") || c.Routes[0].Prefix != dstNet {
 			t.Errorf("%s: %d workers, %d queues, config %+v", r.ID, workers, queues, c)
 		}
 	}

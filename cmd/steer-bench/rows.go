@@ -33,7 +33,7 @@ var rowTable = []row{
 	{ID: "l3fwd-1", Label: "l3fwd LPM", Prog: "l3fwd", Group: "1q", PollCPUs: 1, Lcores: "1@1 (main lcore forwards)"},
 	{ID: "steer-rtc", Label: "steer rtc", Prog: "steer", Group: "1q", PollCPUs: 1, Lcores: "main 0@0, rx+fwd 1@1"},
 	{ID: "steer-dist", Label: "steer distributor 1 RX + 1 worker", Prog: "steer", Group: "1q", PollCPUs: 2, Lcores: "main 0@0, rx 1@1, worker 2@0"},
-	{ID: "steer-dist-bp", Label: "steer distributor, backpressure", Prog: "steer", Group: "1q", PollCPUs: 2, Lcores: "main 0@0, rx 1@1, worker 2@0"},
+	{ID: "steer-handoff", Label: "steer distributor, all handed over", Prog: "steer", Group: "1q", PollCPUs: 2, Lcores: "main 0@0, rx 1@1, worker 2@0"},
 	{ID: "testpmd-2", Label: "testpmd io, 2 queues", Prog: "testpmd", Group: "2q", PollCPUs: 2, Lcores: "main 0@0, fwd 1@1, fwd 2@0"},
 	{ID: "l3fwd-2", Label: "l3fwd LPM, 2 queues", Prog: "l3fwd", Group: "2q", PollCPUs: 2, Lcores: "0@0 (main, forwards), 1@1"},
 	{ID: "steer-2q", Label: "steer rtc, 2 queues", Prog: "steer", Group: "2q", PollCPUs: 2, Lcores: "main 0@0, rx+fwd 1@1, rx+fwd 2@0"},
@@ -185,7 +185,7 @@ func (b *bench) steerConfig(r row, t traffic, lan, wan, listen string) *config.C
 	if r.base == "steer-2q" {
 		q = 2
 	}
-	dist := r.base == "steer-dist" || r.base == "steer-dist-bp"
+	dist := r.base == "steer-dist" || r.base == "steer-handoff"
 	c := config.Defaults()
 	c.EAL.Lcores = "0@0,1@1,2@0"
 	if r.base == "steer-rtc" {
@@ -208,8 +208,11 @@ func (b *bench) steerConfig(r row, t traffic, lan, wan, listen string) *config.C
 	case q == 2:
 		c.Lcores = append(c.Lcores, config.Lcore{Lcore: 2, Rx: []config.RxQueue{{Port: "lan", Queue: 1}, {Port: "wan", Queue: 1}}})
 	}
-	if r.base == "steer-dist-bp" {
-		c.Distributor.OnFull = "backpressure" // a full ring stops the RX lcore's polls instead of dropping
+	if r.base == "steer-handoff" {
+		// Every packet crosses to the worker (the RETA's round robin over
+		// one worker, no balancer), losslessly: the hand-off's own cost.
+		c.Distributor.Balance.Mode = "off"
+		c.Distributor.OnFull = "backpressure"
 	}
 	c.Routes = []config.Route{{Prefix: dstNet, Via: "192.0.2.2"}}
 	c.Neighbors = []config.Neighbor{{IP: "192.0.2.2", MAC: "02:00:00:00:00:03", Port: "wan"}}

@@ -19,7 +19,7 @@
 #   BENCH_WARMUP=2     seconds of forwarding before the window opens
 #   BENCH_REPEAT=3     runs per (traffic, row); the table shows median and min-max
 #   BENCH_TRAFFIC=...  comma list of traffic ids (udp64-1,udp64-16,udp64-1024,imix-1024,full-table)
-#   BENCH_ROWS=...     comma list of row ids (testpmd-1,l3fwd-1,steer-rtc,steer-dist,steer-dist-bp,
+#   BENCH_ROWS=...     comma list of row ids (testpmd-1,l3fwd-1,steer-rtc,steer-dist,steer-handoff,
 #                      testpmd-2,l3fwd-2,steer-2q)
 #   BENCH_GO=0         skip the control-plane `go test -bench` figures
 #   BENCH_CHURN=0      skip the route API measurement (routes added and deleted
