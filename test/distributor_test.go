@@ -931,9 +931,9 @@ func TestDistributorBalancer(t *testing.T) {
 	lanMAC, wanMAC := PortMACs(t)
 	b := NewBed(t)
 	heavy := gen(t, trafgen.Flows{SrcMAC: LanHostMAC, DstMAC: lanMAC, Src: lanHosts, Dst: remote, Flows: 4,
-		PacketsPerFlow: 100000, FirstFlow: 0, Proto: trafgen.UDP, TTL: 64, Size: 64, Order: "random", Seed: 151})
+		PacketsPerFlow: 250000, FirstFlow: 0, Proto: trafgen.UDP, TTL: 64, Size: 64, Order: "random", Seed: 151})
 	light := gen(t, trafgen.Flows{SrcMAC: LanHostMAC, DstMAC: lanMAC, Src: lanHosts, Dst: remote, Flows: 2000,
-		PacketsPerFlow: 200, FirstFlow: 100, Proto: trafgen.TCP, TTL: 64, Size: 64, Order: "random", Seed: 152})
+		PacketsPerFlow: 500, FirstFlow: 100, Proto: trafgen.TCP, TTL: 64, Size: 64, Order: "random", Seed: 152})
 	lanIn := interleave(heavy, light)
 	b.WritePcap("lan-in.pcap", lanIn)
 	b.WritePcap("wan-in.pcap", nil)

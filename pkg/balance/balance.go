@@ -54,12 +54,16 @@ type Config struct {
 	Handoff, Transfer float64
 }
 
-// Defaults for the priors, measured on the project's machines (steer's
-// flow hash, ring enqueue; mbuf and data cache lines moving between
-// cores).
+// Defaults for the priors, measured on the project's 2-vCPU KVM machines
+// with net_pcap (docs/BENCH.md, the steer-handoff row): the flow hash and
+// ring enqueue cost the RX lcore 30-40 cycles a packet; a worker spends
+// 100-120 more on a packet than the RX lcore would (its mbuf and data
+// lines come from the other core, and the freed mbufs go back). Erring
+// high keeps the balancer from trials that cannot pay; what it measures
+// replaces them.
 const (
-	DefaultHandoff  = 25
-	DefaultTransfer = 60
+	DefaultHandoff  = 35
+	DefaultTransfer = 120
 )
 
 // Lcore is one forwarding lcore as the data plane reports it, counters
@@ -225,7 +229,7 @@ func (b *Balancer) Step(now time.Time, ls []Lcore) []Move {
 		if !ok || l.RETA == nil {
 			continue
 		}
-		if m, ok := b.rxStep(now, dt, d, workers); ok {
+		if m, ok := b.rxStep(now, at, dt, d, workers); ok {
 			moves = append(moves, m)
 		}
 	}
@@ -233,7 +237,8 @@ func (b *Balancer) Step(now time.Time, ls []Lcore) []Move {
 }
 
 // rxStep decides for one RX lcore.
-func (b *Balancer) rxStep(now time.Time, dt float64, d delta, workers map[int]delta) (Move, bool) {
+// The interval measured is (at, now].
+func (b *Balancer) rxStep(now, at time.Time, dt float64, d delta, workers map[int]delta) (Move, bool) {
 	s := b.rx[d.l.ID]
 	if s == nil {
 		s = &rxState{}
@@ -244,9 +249,12 @@ func (b *Balancer) rxStep(now time.Time, dt float64, d delta, workers map[int]de
 	// What it got through: received, less what full rings dropped.
 	rate := (d.rx - d.ringFull) / dt
 	e := Estimate{Lcore: d.l.ID, Busy: d.load(), Rate: rate, Share: share, Pinned: b.pinned}
+	// A cost measured over part of an interval is diluted by the rest:
+	// the handoff cost counts only when the whole interval spread.
+	steady := !s.lastMove.After(at)
 	if d.sampled > 0 {
 		e.Receive = d.stage[fwd.StageRx] / d.sampled
-		if d.stage[fwd.StageHandoff] > 0 {
+		if steady && share > 0 && d.stage[fwd.StageHandoff] > 0 {
 			s.d = d.stage[fwd.StageHandoff] / d.sampled
 		}
 	}
@@ -306,9 +314,11 @@ func (b *Balancer) rxStep(now time.Time, dt float64, d delta, workers map[int]de
 		}
 	}
 
-	// A move under trial: keep it if the rate grew as it should have,
-	// else undo it and wait longer before the next.
-	if t := s.trial; t != nil && now.Sub(s.lastMove) >= b.hold(s) {
+	// A move under trial, judged on the first whole interval after it (the
+	// one it happened in also had the lcores settling: RETA drains, cold
+	// caches on the worker): keep it if the rate grew as it should have,
+	// else undo it at once and wait longer before the next.
+	if t := s.trial; t != nil && at.After(s.lastMove) {
 		s.trial = nil
 		got := e.Rate / t.rate
 		if t.out && got < 1+b.cfg.MinGain/2 {
@@ -385,12 +395,14 @@ func target(e Estimate) float64 {
 }
 
 // workerCost is q: cycles per packet on the workers this RX lcore feeds,
-// from their busy cycles (0 when none got any).
+// from their busy cycles (0 when none got enough to tell).
 func (b *Balancer) workerCost(l Lcore, workers map[int]delta) float64 {
 	var cyc, pkts float64
 	seen := map[int]bool{}
 	for _, w := range l.RETA {
-		if d, ok := workers[w]; ok && !seen[w] && d.ring > 0 {
+		// A worker that gets a packet or two per poll spends its cycles
+		// on the loop, not the packets: its cost per packet says nothing.
+		if d, ok := workers[w]; ok && !seen[w] && d.ring > 0 && d.ring >= d.polls*fwd.Burst/4 {
 			seen[w] = true
 			cyc, pkts = cyc+d.busy, pkts+d.ring
 		}

@@ -177,7 +177,7 @@ func TestWrongPriorCorrects(t *testing.T) {
 func TestUselessMoveReverted(t *testing.T) {
 	// The true handoff cost is much higher than the prior: the move
 	// promises a gain, the rate falls.
-	s := newSim(35, 60, 120, 100)
+	s := newSim(35, 150, 150, 200)
 	b := New(testConfig())
 	s.run(t, b, 1)
 	before := s.handled
