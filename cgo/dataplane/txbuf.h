@@ -9,7 +9,6 @@
 #include <rte_spinlock.h>
 
 #include "dataplane.h"
-#include "cycles.h"
 
 static inline uint16_t
 txq_send(const struct steer_txbuf *b, struct rte_mbuf **m, uint16_t n)
@@ -31,7 +30,6 @@ txbuf_flush(struct steer_lcore *lc, struct steer_txbuf *b)
 
 	if (n == 0)
 		return;
-	uint8_t was = stage_enter(lc, STEER_STAGE_TX);
 	uint16_t sent = txq_send(b, b->m, n);
 	lc->c.tx += sent;
 	if (unlikely(sent < n)) {
@@ -39,7 +37,6 @@ txbuf_flush(struct steer_lcore *lc, struct steer_txbuf *b)
 		rte_pktmbuf_free_bulk(&b->m[sent], n - sent);
 	}
 	b->n = 0;
-	stage_enter(lc, was);
 }
 
 static inline void
