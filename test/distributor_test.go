@@ -859,6 +859,13 @@ func TestDistributorTopologies(t *testing.T) {
 				{Lcore: 1, Rx: []RxQ{{"lan", 0}}, Worker: true}, {Lcore: 2, Rx: []RxQ{{"wan", 0}}, Worker: true}},
 				[]string{"wan-out.pcap"}, bp)
 		}, 2, nil}, // each keeps its own share: one ring each way
+		// The issue-14 report: one lcore polls both ports and says worker:
+		// true; auto on devices without RSS picks the distributor, which
+		// has nothing to hand to: it runs everything itself, no ring.
+		{"one_lcore_rx_and_worker", func() Config {
+			return distConfig("0@0,1@1", []LcoreMap{{Lcore: 1, Rx: []RxQ{{"lan", 0}, {"wan", 0}}, Worker: true}},
+				[]string{"wan-out.pcap"}, Distributor{Balance: "auto"})
+		}, 0, nil},
 		{"one_worker", func() Config {
 			return distConfig("0@0,1@1,2@0", []LcoreMap{{Lcore: 1, Rx: []RxQ{{"lan", 0}, {"wan", 0}}}, {Lcore: 2, Worker: true}},
 				[]string{"wan-out.pcap"}, bp)
