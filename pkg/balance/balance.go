@@ -480,20 +480,10 @@ func changed(a, b []int) int {
 // buckets moved.
 func handOut(reta []int, load []float64, share float64, room map[int]float64) ([]int, int) {
 	out := slices.Clone(reta)
-	all := 0.0
-	for _, x := range load {
-		all += x
-	}
+	all, local := busiest(reta, load, func(w int) bool { return w == fwd.RETALocal })
 	if all == 0 || share <= 0 {
 		return out, 0
 	}
-	var local []int
-	for b, w := range reta {
-		if w == fwd.RETALocal {
-			local = append(local, b)
-		}
-	}
-	sort.SliceStable(local, func(i, j int) bool { return load[local[i]] > load[local[j]] })
 	ws := make([]int, 0, len(room))
 	for w := range room {
 		ws = append(ws, w)
@@ -519,24 +509,31 @@ func handOut(reta []int, load []float64, share float64, room map[int]float64) ([
 	return out, moved
 }
 
-// handBack moves handed-over buckets carrying about share of the load back
-// to the RX lcore, the busiest workers' first.
-func handBack(reta []int, load []float64, share float64) ([]int, int) {
-	out := slices.Clone(reta)
+// busiest is the total load, and the buckets whose owner pick accepts,
+// the most loaded first.
+func busiest(reta []int, load []float64, pick func(w int) bool) (float64, []int) {
 	all := 0.0
 	for _, x := range load {
 		all += x
 	}
+	var bs []int
+	for b, w := range reta {
+		if pick(w) {
+			bs = append(bs, b)
+		}
+	}
+	sort.SliceStable(bs, func(i, j int) bool { return load[bs[i]] > load[bs[j]] })
+	return all, bs
+}
+
+// handBack moves handed-over buckets carrying about share of the load back
+// to the RX lcore, the busiest workers' first.
+func handBack(reta []int, load []float64, share float64) ([]int, int) {
+	out := slices.Clone(reta)
+	all, remote := busiest(reta, load, func(w int) bool { return w != fwd.RETALocal })
 	if all == 0 || share <= 0 {
 		return out, 0
 	}
-	var remote []int
-	for b, w := range reta {
-		if w != fwd.RETALocal {
-			remote = append(remote, b)
-		}
-	}
-	sort.SliceStable(remote, func(i, j int) bool { return load[remote[i]] > load[remote[j]] })
 	moved, want := 0, share*all
 	for _, b := range remote {
 		if want <= 0 {
