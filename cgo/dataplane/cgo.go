@@ -36,4 +36,6 @@ var (
 	_ [fwd.NumStages - C.STEER_STAGE_MAX]struct{}
 	_ [C.STEER_HASH_L4 - fwd.HashL4]struct{}
 	_ [fwd.HashL4 - C.STEER_HASH_L4]struct{}
+	_ [C.STEER_POLL_INTERRUPT - fwd.PollInterrupt]struct{}
+	_ [fwd.PollInterrupt - C.STEER_POLL_INTERRUPT]struct{}
 )

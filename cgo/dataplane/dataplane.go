@@ -15,6 +15,7 @@ package dataplane
 #include <stdlib.h>
 #include "dataplane.h"
 #include "distributor.h"
+#include "idle.h"
 
 static void steer_set_quit(struct steer_dp *dp, uint32_t v) { __atomic_store_n(&dp->quit, v, __ATOMIC_RELEASE); }
 static void steer_set_rx_running(struct steer_dp *dp, uint32_t v) { __atomic_store_n(&dp->rx_running, v, __ATOMIC_RELEASE); }
@@ -125,6 +126,9 @@ func (d *Dataplane) Stop() error {
 	var errs []error
 	eal.Do(func() {
 		C.steer_set_quit(d.dp, 1)
+		for _, l := range d.lcores { // sleepers see quit at once
+			C.steer_wake(l.lc)
+		}
 		for _, l := range d.lcores {
 			if rc := eal.Wait(l.ID); rc != 0 {
 				errs = append(errs, fmt.Errorf("lcore %d: loop returned %d", l.ID, rc))

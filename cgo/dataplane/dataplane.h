@@ -15,6 +15,7 @@
  *   flowhash.h     the distributor's flow hash (inline)
  *   distributor.c  RETA, rings to workers, reorder-free bucket moves
  *   cycles.h       where an lcore's cycles go: busy, idle, by stage (inline)
+ *   idle.h/.c      waiting when idle: busy, adaptive sleeps, RX interrupts
  *   lcore.c        the polling loop of every forwarding lcore
  *   setup.c        creating, wiring and freeing all of the above
  */
@@ -23,6 +24,7 @@
 
 #include <stdint.h>
 #include <rte_common.h>
+#include <rte_epoll.h>
 #include <rte_ether.h>
 #include <rte_ip.h>
 #include <rte_mbuf.h>
@@ -51,6 +53,9 @@
 #define STEER_ENUM(e, s) STEER_STAGE_##e,
 enum steer_stage { STEER_STAGES(STEER_ENUM) STEER_STAGE_MAX };
 #undef STEER_ENUM
+
+/* How an lcore waits when idle (idle.h; pkg/config poll). */
+enum steer_poll_mode { STEER_POLL_BUSY, STEER_POLL_ADAPTIVE, STEER_POLL_INTERRUPT };
 
 /* The distributor's flow hash (flowhash.h; pkg/config distributor.hash). */
 enum steer_hash_mode {
@@ -129,6 +134,9 @@ struct steer_dp {
 	/* Frames the control thread sends (ARP, ICMP, packets that waited for
 	 * ARP): one lcore drains this ring onto its TX queues. */
 	struct rte_ring *ctl_tx;
+	struct steer_lcore *ctl_lcore; /* the lcore that drains it */
+	uint64_t max_sleep_ns;     /* adaptive: the longest sleep */
+	uint8_t kick_workers;      /* some worker may sleep: wake it on enqueue */
 	uint16_t n_lcores;         /* RCU thread ids handed out */
 	uint16_t min_mtu;          /* smallest MTU of the enabled ports */
 	struct steer_port port[STEER_MAX_PORTS];
@@ -152,6 +160,9 @@ struct steer_counters {
 	uint64_t busy_cycles;      /* TSC cycles of loops that found work (cycles.h) */
 	uint64_t idle_cycles;      /* ... of loops that found none */
 	uint64_t stall_cycles;     /* backpressure: waiting for ring room (within busy) */
+	uint64_t asleep_cycles;    /* sleeping or blocked in epoll (idle.h) */
+	uint64_t sleeps;           /* times it went to sleep */
+	uint64_t wakeups;          /* times it found work again after sleeping */
 	uint64_t drop[STEER_DROP_MAX];
 	uint64_t slow[STEER_SLOW_MAX];
 	/* A sample of busy loops (one in STEER_SAMPLE_LOOPS), timed by stage. */
@@ -190,6 +201,7 @@ struct steer_rxq {
  * own worker id when it is a worker) and for no link at all. */
 struct steer_out {
 	struct rte_ring *ring;
+	struct steer_lcore *to;    /* the worker: woken when it sleeps */
 	uint8_t linked;
 	uint16_t n;
 	uint64_t seq;              /* packets handed over (or processed locally) */
@@ -252,7 +264,19 @@ struct steer_lcore {
 	uint64_t stage_t;          /* TSC the current stage began */
 	uint64_t stage_acc[STEER_STAGE_MAX];
 	uint32_t acc_pkts, acc_local;
+	/* waiting when idle (idle.h) */
+	uint8_t poll_mode;         /* enum steer_poll_mode, as it runs */
+	uint8_t slept;             /* it slept since it last found work */
+	uint32_t idle_loops;       /* consecutive loops that found nothing */
+	uint64_t sleep_ns;         /* adaptive: the next sleep */
+	struct rte_epoll_event kick_ev; /* interrupt: kick_fd in the thread's epoll */
 	struct steer_counters c;
+	/* Read by the lcores and threads that wake it: a line of its own, so
+	 * the loop's writes never take it from them. */
+	struct {
+		uint32_t asleep;   /* 1 while it waits */
+		int fd;            /* eventfd that wakes it, -1: none (busy) */
+	} kick __rte_cache_aligned;
 } __rte_cache_aligned;
 
 /* setup.c: building and freeing, from the control thread. */
@@ -270,6 +294,7 @@ int steer_lcore_set_reta(struct steer_lcore *lc, const uint8_t *reta, uint32_t n
 int steer_dp_share_txqs(struct steer_dp *dp, struct steer_lcore **lc, int n);
 void steer_lcore_free(struct steer_lcore *lc);
 int steer_dp_set_control(struct steer_dp *dp, struct rte_ring *ctl_tx, struct steer_lcore *drain);
+int steer_lcore_set_poll(struct steer_lcore *lc, uint8_t mode, uint64_t max_sleep_ns);
 void steer_lcore_set_exc(struct steer_lcore *lc, struct rte_ring *exc);
 
 /* lcore.c: the loop, for rte_eal_remote_launch. */

@@ -27,6 +27,7 @@
 #include "cycles.h"
 #include "distributor.h"
 #include "flowhash.h"
+#include "idle.h"
 
 static inline int
 is_local(const struct steer_lcore *lc, uint8_t w)
@@ -56,6 +57,8 @@ out_flush(struct steer_lcore *lc, uint16_t w)
 		return;
 	uint16_t sent = (uint16_t)rte_ring_sp_enqueue_burst(o->ring, (void *const *)o->m, n, NULL);
 	lc->c.handed_off += sent;
+	if (unlikely(lc->dp->kick_workers))
+		steer_wake(o->to);
 	if (unlikely(sent < n)) {
 		o->full += n - sent;
 		lc->c.drop[STEER_DROP_RING_FULL] += n - sent;

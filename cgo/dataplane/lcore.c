@@ -6,7 +6,8 @@
  *   while its RETA gives some buckets away; poll its rings as a worker;
  *   between bursts, flush TX buffers when the queues run dry or every
  *   ~100 us, publish what left (distributor moves), follow a new RETA, and
- *   send the control thread's frames if it is the lcore that does.
+ *   send the control thread's frames if it is the lcore that does; when a
+ *   loop found nothing at all, wait as its poll mode says (idle.h).
  *
  * Every loop reports an RCU quiescent state: between iterations the lcore
  * holds no FIB or next-hop reference, so the control plane can reclaim.
@@ -18,6 +19,7 @@
 #include "dataplane.h"
 #include "cycles.h"
 #include "distributor.h"
+#include "idle.h"
 #include "punt.h"
 
 /* While busy, the clock is read every DRAIN_CHECK_LOOPS loops only: rdtsc
@@ -135,6 +137,7 @@ steer_lcore_main(void *arg)
 	struct rte_mbuf *pkts[STEER_BURST];
 
 	lc->sample_in = STEER_SAMPLE_LOOPS;
+	steer_poll_start(lc);
 	rte_rcu_qsbr_thread_online(dp->qsv, lc->rcu_id);
 	while (!__atomic_load_n(&dp->quit, __ATOMIC_RELAXED)) {
 		rte_rcu_qsbr_quiescent(dp->qsv, lc->rcu_id);
@@ -147,6 +150,7 @@ steer_lcore_main(void *arg)
 		/* Partial TX buffers leave when the queues run dry or after
 		 * drain_tsc (~100 us), whichever comes first. */
 		if (got != 0 && ++busy_loops < DRAIN_CHECK_LOOPS) {
+			steer_busy_again(lc);
 			sample_end(lc);
 			continue;
 		}
@@ -168,7 +172,12 @@ steer_lcore_main(void *arg)
 			last_drain = now;
 		}
 		sample_end(lc);
+		if (got != 0 || stall || busy)
+			steer_busy_again(lc);
+		else if (lc->poll_mode != STEER_POLL_BUSY && steer_idle(lc))
+			last = last_drain = rte_rdtsc(); /* asleep is neither busy nor idle */
 	}
+	steer_poll_stop(lc);
 	drain_and_stop(lc);
 	rte_rcu_qsbr_thread_offline(dp->qsv, lc->rcu_id);
 	return 0;

@@ -2,11 +2,15 @@ package dataplane
 
 /*
 #include "dataplane.h"
+#include "idle.h"
+static uint8_t steer_load8(const uint8_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
 */
 import "C"
 
 import (
 	"fmt"
+	"syscall"
+	"time"
 	"unsafe"
 
 	"github.com/steer-router/steer/pkg/fwd"
@@ -65,6 +69,21 @@ func (d *Dataplane) AddLcore(id, socket int, rx []RxQueue, worker int) (*Lcore, 
 	return l, nil
 }
 
+// SetPoll sets how the lcore waits when idle, before Launch; maxSleep is
+// the longest adaptive sleep (shared by every lcore).
+func (l *Lcore) SetPoll(mode fwd.PollMode, maxSleep time.Duration) error {
+	if rc := C.steer_lcore_set_poll(l.lc, C.uint8_t(mode), C.uint64_t(maxSleep.Nanoseconds())); rc != 0 {
+		return fmt.Errorf("dataplane: lcore %d: poll %s, max sleep %v: %w", l.ID, mode, maxSleep, syscall.Errno(-rc))
+	}
+	return nil
+}
+
+// PollMode is how the lcore waits when idle, as it runs: an interrupt
+// lcore whose queues cannot interrupt falls back to adaptive.
+func (l *Lcore) PollMode() fwd.PollMode {
+	return fwd.PollMode(C.steer_load8(&l.lc.poll_mode))
+}
+
 // Counters reads the lcore's counters. Each is written by its lcore alone
 // with aligned 64-bit stores, so a read sees a whole, possibly older value.
 func (l *Lcore) Counters() fwd.LcoreCounters {
@@ -83,6 +102,7 @@ func (l *Lcore) Counters() fwd.LcoreCounters {
 		out.SlowPath[i] = uint64(c.slow[i])
 	}
 	out.BusyCycles, out.IdleCycles, out.StallCycles = uint64(c.busy_cycles), uint64(c.idle_cycles), uint64(c.stall_cycles)
+	out.AsleepCycles, out.Sleeps, out.Wakeups = uint64(c.asleep_cycles), uint64(c.sleeps), uint64(c.wakeups)
 	out.SampledLoops, out.SampledPackets, out.SampledLocal = uint64(c.sampled_loops), uint64(c.sampled_pkts), uint64(c.sampled_local)
 	for i := range out.StageCycles {
 		out.StageCycles[i] = uint64(c.stage_cycles[i])

@@ -14,6 +14,7 @@
 #include <rte_ring.h>
 
 #include "dataplane.h"
+#include "idle.h"
 #include "punt.h"
 #include "txbuf.h"
 
@@ -67,6 +68,7 @@ steer_ctl_send(struct steer_dp *dp, struct rte_mempool *mp, uint16_t port,
 		rte_pktmbuf_free(m);
 		return -ENOSPC;
 	}
+	steer_wake(dp->ctl_lcore);
 	return 0;
 }
 

@@ -4,11 +4,14 @@
  * punt.go) calls these in this order: dp, distributor, ports, FIB and next
  * hops, lcores, links, shared TX queues, control rings. */
 #include <errno.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 #include <rte_cycles.h>
 #include <rte_malloc.h>
 
 #include "dataplane.h"
 #include "checks.h"
+#include "idle.h"
 
 struct steer_dp *
 steer_dp_create(uint32_t nh_cap, int socket)
@@ -154,6 +157,7 @@ steer_lcore_create(struct steer_dp *dp, unsigned lcore_id, int socket,
 	/* txbuf_of is all NULL from rte_zmalloc */
 	lc->worker = (int16_t)worker;
 	lc->ctl_row = -1;
+	lc->kick.fd = -1;
 	uint32_t max_bufs = ((uint32_t)n_rx + 1) * STEER_MAX_PORTS;
 	lc->txbuf = rte_zmalloc_socket("steer_txbuf", sizeof(struct steer_txbuf) * max_bufs,
 				       RTE_CACHE_LINE_SIZE, socket);
@@ -203,6 +207,7 @@ steer_lcore_link(struct steer_lcore *from, uint16_t w, struct rte_ring *ring, st
 	struct steer_in *in = &to->in[to->n_in++];
 	in->ring = ring;
 	o->ring = ring;
+	o->to = to;
 	o->done = &in->done;
 	o->linked = 1;
 	return 0;
@@ -256,6 +261,8 @@ steer_lcore_free(struct steer_lcore *lc)
 	if (lc == NULL)
 		return;
 	rte_rcu_qsbr_thread_unregister(lc->dp->qsv, lc->rcu_id);
+	if (lc->kick.fd >= 0)
+		close(lc->kick.fd);
 	rte_free(lc->txbuf);
 	rte_free(lc->out);
 	rte_free(lc->reta);
@@ -273,7 +280,29 @@ steer_dp_set_control(struct steer_dp *dp, struct rte_ring *ctl_tx, struct steer_
 	if (drain->ctl_row < 0)
 		return -EINVAL;
 	dp->ctl_tx = ctl_tx;
+	dp->ctl_lcore = drain;
 	drain->ctl_drain = 1;
+	return 0;
+}
+
+/* How lc waits when idle (idle.h); before launch. A mode that sleeps gets
+ * an eventfd to be woken by. */
+int
+steer_lcore_set_poll(struct steer_lcore *lc, uint8_t mode, uint64_t max_sleep_ns)
+{
+	if (mode > STEER_POLL_INTERRUPT || max_sleep_ns < STEER_SLEEP_MIN_NS)
+		return -EINVAL;
+	lc->poll_mode = mode;
+	lc->dp->max_sleep_ns = max_sleep_ns;
+	if (mode == STEER_POLL_BUSY)
+		return 0;
+	if (lc->kick.fd < 0) {
+		lc->kick.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (lc->kick.fd < 0)
+			return -errno;
+	}
+	if (lc->worker >= 0)
+		lc->dp->kick_workers = 1;
 	return 0;
 }
 

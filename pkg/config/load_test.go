@@ -31,7 +31,8 @@ func TestDefaults(t *testing.T) {
 			Name: "lan", Device: "net_null0", RxQueues: 1, TxQueues: 1, RxDesc: 1024, TxDesc: 1024,
 			MTU: 1500, Steering: "auto", Addresses: []string{"10.0.0.1/24"}, Prefixes: cfg.Ports[0].Prefixes,
 		}},
-		Lcores:  []Lcore{{Lcore: 1, Rx: []RxQueue{{Port: "lan", Queue: 0}}}},
+		Lcores:  []Lcore{{Lcore: 1, Rx: []RxQueue{{Port: "lan", Queue: 0}}, PollMode: "adaptive"}},
+		Poll:    Poll{Mode: "adaptive", MaxSleep: "500us", Sleep: 500 * time.Microsecond},
 		Mempool: Mempool{Mbufs: 0, Cache: 256, DataRoom: 2176},
 		Distributor: Distributor{RingSize: 1024, RetaSize: 128, Burst: 32, OnFull: "drop", MaxStall: "100us", Hash: "auto",
 			Balance: Balance{Mode: "auto", Interval: "500ms", Busy: 0.9, MinGain: 0.05, Hold: "2s",
@@ -321,5 +322,25 @@ func TestKeyCase(t *testing.T) {
 	cfg := mustParse(t, []byte(strings.Replace(strings.Replace(minimal, "eal:", "EAL:", 1), "name: lan", "Name: lan", 1)))
 	if cfg.EAL.Lcores != "0-1" || cfg.Ports[0].Name != "lan" {
 		t.Errorf("upper-case keys not read: %+v %+v", cfg.EAL, cfg.Ports)
+	}
+}
+
+// TestPollModes: an lcore's own poll setting wins over poll.mode, which the
+// others take.
+func TestPollModes(t *testing.T) {
+	cfg := mustParse(t, []byte(`
+eal: {lcores: "0-2"}
+ports:
+  - {name: lan, device: net_null0, addresses: ["10.0.0.1/24"], rx_queues: 2}
+poll: {mode: busy, max_sleep: 2ms}
+lcores:
+  - {lcore: 1, rx: [{port: lan, queue: 0}], poll: interrupt}
+  - {lcore: 2, rx: [{port: lan, queue: 1}]}
+`))
+	if got := []string{cfg.Lcores[0].PollMode, cfg.Lcores[1].PollMode}; got[0] != "interrupt" || got[1] != "busy" {
+		t.Errorf("poll modes %v, want [interrupt busy]", got)
+	}
+	if cfg.Poll.Sleep != 2*time.Millisecond {
+		t.Errorf("poll.max_sleep %v, want 2ms", cfg.Poll.Sleep)
 	}
 }

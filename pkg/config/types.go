@@ -18,6 +18,7 @@ type Config struct {
 	EAL         EAL         `mapstructure:"eal"`
 	Ports       []Port      `mapstructure:"ports"`
 	Lcores      []Lcore     `mapstructure:"lcores"`
+	Poll        Poll        `mapstructure:"poll"`
 	Mempool     Mempool     `mapstructure:"mempool"`
 	Distributor Distributor `mapstructure:"distributor"`
 	Routes      []Route     `mapstructure:"routes"`
@@ -83,7 +84,29 @@ type Lcore struct {
 	Lcore  int       `mapstructure:"lcore"`
 	Rx     []RxQueue `mapstructure:"rx"`
 	Worker bool      `mapstructure:"worker"`
+	Poll   string    `mapstructure:"poll"` // busy | adaptive | interrupt; "": poll.mode
+
+	// PollMode is derived by validation: Poll, or poll.mode when unset.
+	PollMode string `mapstructure:"-"`
 }
+
+// Poll is how the lcores of the lcore map wait for packets (see
+// dpdk-config/README.md): busy polls without pause, for dedicated and
+// isolated cores; adaptive sleeps in growing steps up to MaxSleep after a
+// run of empty polls; interrupt blocks on the NIC's RX interrupts.
+type Poll struct {
+	Mode     string `mapstructure:"mode"`      // the default of lcores[].poll
+	MaxSleep string `mapstructure:"max_sleep"` // adaptive: the longest sleep ("500us")
+
+	Sleep time.Duration `mapstructure:"-"` // derived from MaxSleep
+}
+
+// Poll modes.
+const (
+	PollBusy      = "busy"
+	PollAdaptive  = "adaptive"
+	PollInterrupt = "interrupt"
+)
 
 // RxQueue names one (port, rx queue) pair an lcore polls.
 type RxQueue struct {

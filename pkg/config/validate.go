@@ -63,6 +63,7 @@ func (c *Config) validate(dir string) Problems {
 	v.eal(c)
 	v.ports(c)
 	v.lcoreMap(c)
+	v.poll(c)
 	v.mempool(c)
 	v.distributor(c)
 	v.routes(c)
@@ -352,6 +353,22 @@ func (v *validator) lcoreMap(c *Config) {
 			if _, ok := polled[rxKey{i, q}]; !ok {
 				v.add(fmt.Sprintf("ports[%d].rx_queues", i), strconv.Itoa(p.RxQueues), "queue %d of port %s is polled by no lcore", q, p.Name)
 			}
+		}
+	}
+}
+
+// poll: the default mode and each lcore's own, which becomes its
+// PollMode.
+func (v *validator) poll(c *Config) {
+	modes := []string{PollBusy, PollAdaptive, PollInterrupt}
+	v.oneOf("poll.mode", c.Poll.Mode, modes...)
+	c.Poll.Sleep = v.duration("poll.max_sleep", c.Poll.MaxSleep, time.Microsecond, 100*time.Millisecond)
+	for i := range c.Lcores {
+		lc := &c.Lcores[i]
+		lc.PollMode = c.Poll.Mode
+		if lc.Poll != "" {
+			v.oneOf(fmt.Sprintf("lcores[%d].poll", i), lc.Poll, modes...)
+			lc.PollMode = lc.Poll
 		}
 	}
 }

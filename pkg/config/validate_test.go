@@ -129,6 +129,10 @@ func TestRules(t *testing.T) {
 		{name: "subnets of two ports overlap", sets: []kv{s("ports[1].addresses", []any{"192.0.2.1/30", "10.0.0.200/16"})}, field: "ports[1].addresses[1]", msg: "subnet 10.0.0.0/16 overlaps 10.0.0.0/24 of port lan (ports[0].addresses[0])"},
 
 		// lcore map
+		{name: "poll mode unknown", sets: []kv{s("poll.mode", "lazy")}, field: "poll.mode", msg: "busy, adaptive, interrupt", value: "lazy"},
+		{name: "lcore poll mode unknown", sets: []kv{s("lcores[1].poll", "napi")}, field: "lcores[1].poll", msg: "busy, adaptive, interrupt", value: "napi"},
+		{name: "max sleep too long", sets: []kv{s("poll.max_sleep", "1s")}, field: "poll.max_sleep", msg: "1µs..100ms"},
+		{name: "max sleep garbage", sets: []kv{s("poll.max_sleep", "soon")}, field: "poll.max_sleep", msg: "must be a duration"},
 		{name: "lcore map empty", sets: []kv{s("lcores", []any{})}, field: "lcores", msg: "at least one entry", n: -1},
 		{name: "lcore not in eal", sets: []kv{s("lcores[2].lcore", 7)}, field: "lcores[2].lcore", msg: `lcore 7 is not in eal.lcores "0-3"`, value: "7"},
 		{name: "lcore is main lcore", sets: []kv{s("lcores[2].lcore", 0)}, field: "lcores[2].lcore", msg: "main_lcore, which runs the control plane"},
@@ -336,9 +340,9 @@ func TestDerived(t *testing.T) {
 	check("Ports[0].IsPCI", cfg.Ports[0].IsPCI(), true)
 	check("Ports[1].IsPCI", cfg.Ports[1].IsPCI(), false)
 	check("Lcores", cfg.Lcores, []Lcore{
-		{Lcore: 1, Rx: []RxQueue{{"lan", 0}, {"wan", 0}}},
-		{Lcore: 2, Rx: []RxQueue{{"lan", 1}}, Worker: true},
-		{Lcore: 3, Worker: true},
+		{Lcore: 1, Rx: []RxQueue{{"lan", 0}, {"wan", 0}}, PollMode: "adaptive"},
+		{Lcore: 2, Rx: []RxQueue{{"lan", 1}}, Worker: true, PollMode: "adaptive"},
+		{Lcore: 3, Worker: true, PollMode: "adaptive"},
 	})
 	check("Mempool", cfg.Mempool, Mempool{Mbufs: 8191, Cache: 128, DataRoom: 2176})
 	check("Distributor", cfg.Distributor, Distributor{RingSize: 2048, RetaSize: 256, Burst: 16, OnFull: "backpressure",

@@ -15,10 +15,11 @@ func (c *Config) Warnings() []string {
 	return out
 }
 
-// sharedCPUs: every lcore of the lcore map polls without pause, so two of
-// them on one CPU take turns by time slice (milliseconds): together they
-// forward about what one would, and a packet can wait a whole slice. (The
-// main lcore is not counted: the control plane mostly sleeps.)
+// sharedCPUs: an lcore with poll: busy polls without pause, so two of them
+// on one CPU take turns by time slice (milliseconds): together they
+// forward about what one would, and a packet can wait a whole slice.
+// Adaptive and interrupt lcores give the CPU up when idle, and the main
+// lcore mostly sleeps: they are not counted.
 func (c *Config) sharedCPUs() []string {
 	cpus, err := lcoreCPUs(c.EAL.Lcores)
 	if err != nil {
@@ -26,6 +27,9 @@ func (c *Config) sharedCPUs() []string {
 	}
 	pollers := map[int][]int{} // CPU -> polling lcores that may run there
 	for _, l := range c.Lcores {
+		if l.PollMode != PollBusy && l.PollMode != "" {
+			continue
+		}
 		for _, cpu := range cpus[l.Lcore] {
 			pollers[cpu] = append(pollers[cpu], l.Lcore)
 		}
@@ -45,7 +49,7 @@ func (c *Config) sharedCPUs() []string {
 		}
 		out = append(out, fmt.Sprintf("eal.lcores %q: lcores %s busy-poll CPU %d: they take turns by time slice "+
 			"(milliseconds), so together they forward about what one would and a packet can wait a whole slice; "+
-			"give each lcore of the lcore map a CPU of its own", c.EAL.Lcores, strings.Join(ls, " and "), cpu))
+			"give each busy-polling lcore a CPU of its own, or let them give the CPU up when idle (poll: adaptive or interrupt)", c.EAL.Lcores, strings.Join(ls, " and "), cpu))
 	}
 	return out
 }

@@ -17,11 +17,16 @@ func TestWarningsSharedCPUs(t *testing.T) {
 		{"0@0,1@0,2@0,3@1", []int{1, 2, 3}, []string{"lcores 1 and 2 busy-poll CPU 0"}},
 		{"0,1@(0,1),2@1", []int{1, 2}, []string{"lcores 1 and 2 busy-poll CPU 1"}},
 		{"(1,2)@(4,5),0@0", []int{1, 2}, []string{"CPU 4", "CPU 5"}},
+		{"0@0,1@1,2@1", []int{1, -2}, nil}, // lcore 2 adaptive: it yields when idle
 	}
 	for _, c := range cases {
 		cfg := &Config{EAL: EAL{Lcores: c.lcores}}
-		for _, l := range c.lmap {
-			cfg.Lcores = append(cfg.Lcores, Lcore{Lcore: l})
+		for _, l := range c.lmap { // negative: the lcore polls adaptive
+			if l < 0 {
+				cfg.Lcores = append(cfg.Lcores, Lcore{Lcore: -l, PollMode: PollAdaptive})
+				continue
+			}
+			cfg.Lcores = append(cfg.Lcores, Lcore{Lcore: l, PollMode: PollBusy})
 		}
 		got := cfg.Warnings()
 		if len(got) != len(c.want) {

@@ -19,6 +19,10 @@ type LcoreCounters struct {
 	// Cycles (TSC): of loops that found work, of loops that found none,
 	// and (within busy) waiting for ring room under backpressure.
 	BusyCycles, IdleCycles, StallCycles uint64
+	// Waiting when idle (poll modes adaptive and interrupt): cycles asleep
+	// (neither busy nor idle), the sleeps, and the returns to work after
+	// one.
+	AsleepCycles, Sleeps, Wakeups uint64
 	// A sample of busy loops timed by stage: the loops, the packets they
 	// received (NIC queues and rings) and processed here, and their cycles
 	// per stage. StageCycles[s] / SampledPackets estimates stage s's cost

@@ -131,6 +131,35 @@ func ParseHashMode(s string) (HashMode, error) {
 	return 0, fmt.Errorf("unknown flow hash %q (auto, l3, l4)", s)
 }
 
+// PollMode is how an lcore waits when its queues and rings run dry (config
+// poll.mode, lcores[].poll).
+type PollMode uint8
+
+const (
+	PollBusy      PollMode = iota // never: it polls without pause
+	PollAdaptive                  // growing sleeps, woken by work handed to it
+	PollInterrupt                 // blocked on its RX queues' interrupts
+)
+
+var pollNames = [...]string{"busy", "adaptive", "interrupt"}
+
+func (m PollMode) String() string {
+	if int(m) < len(pollNames) {
+		return pollNames[m]
+	}
+	return fmt.Sprintf("poll(%d)", uint8(m))
+}
+
+// ParsePollMode reads a config value (busy, adaptive, interrupt).
+func ParsePollMode(s string) (PollMode, error) {
+	for i, n := range pollNames {
+		if n == s {
+			return PollMode(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown poll mode %q (busy, adaptive, interrupt)", s)
+}
+
 // RETALocal is a RETA entry that keeps a bucket on its RX lcore.
 const RETALocal = -1
 

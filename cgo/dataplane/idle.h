@@ -1,0 +1,66 @@
+/* How an lcore waits when its queues and rings run dry (pkg/config poll):
+ *
+ *   busy       never: it polls without pause (dedicated, isolated cores).
+ *   adaptive   after STEER_IDLE_SPIN empty loops it sleeps, first
+ *              STEER_SLEEP_MIN_NS, each sleep twice the last, up to
+ *              dp->max_sleep_ns; the first packet puts it back to busy
+ *              polling. The sleep is a ppoll on its kick eventfd, so an RX
+ *              lcore handing it packets, or the control plane, wakes it at
+ *              once.
+ *   interrupt  it arms its RX queues' interrupts and blocks in epoll on them
+ *              and on its kick eventfd (DPDK's per-thread epoll), for at most
+ *              STEER_INTR_TIMEOUT_MS: a safety net, not a poll.
+ *
+ * Asleep, an lcore is RCU-offline, so route and neighbour changes never
+ * wait for it; and it holds nothing: the idle loop has flushed its TX
+ * buffers and published what left before it sleeps. */
+#ifndef STEER_IDLE_H
+#define STEER_IDLE_H
+
+#include <unistd.h>
+#include <rte_branch_prediction.h>
+
+#include "dataplane.h"
+
+#define STEER_IDLE_SPIN 64          /* empty loops before the first sleep */
+#define STEER_SLEEP_MIN_NS 4000
+#define STEER_INTR_TIMEOUT_MS 10
+
+/* Wake lc if it waits. The caller has just made work for it (a ring
+ * enqueue, a control frame, quit): the fence orders that before reading
+ * asleep, as the sleeper orders setting asleep before looking for work, so
+ * one of the two always sees the other. */
+static inline void
+steer_wake(struct steer_lcore *lc)
+{
+	if (lc == NULL || lc->kick.fd < 0)
+		return;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (unlikely(__atomic_load_n(&lc->kick.asleep, __ATOMIC_RELAXED))) {
+		uint64_t one = 1;
+		ssize_t r = write(lc->kick.fd, &one, sizeof(one));
+		(void)r; /* the counter saturating is a wake-up too */
+	}
+}
+
+/* poll.c, on the lcore itself. */
+void steer_poll_start(struct steer_lcore *lc);
+void steer_poll_stop(struct steer_lcore *lc);
+/* An idle loop: spin a little, then sleep. Returns 1 if it slept. */
+int steer_idle(struct steer_lcore *lc);
+
+/* The loop found work: back to busy polling, counting a wake-up. */
+static inline void
+steer_busy_again(struct steer_lcore *lc)
+{
+	if (likely(lc->idle_loops == 0))
+		return;
+	lc->idle_loops = 0;
+	lc->sleep_ns = STEER_SLEEP_MIN_NS;
+	if (lc->slept) {
+		lc->slept = 0;
+		lc->c.wakeups++;
+	}
+}
+
+#endif
