@@ -68,16 +68,22 @@ func TestValidate(t *testing.T) {
 			}
 		}
 	})
-	// Two lcores of the lcore map on one CPU: valid, with a warning that
-	// names eal.lcores and the CPU.
+	// Two busy-polling lcores on one CPU: valid, with a warning that names
+	// eal.lcores and the CPU; adaptive lcores may share (they yield when
+	// idle): no warning.
 	t.Run("shared_cpu_warning", func(t *testing.T) {
 		b := NewBed(t)
 		c := Standard()
 		c.Lcores = "0@0,1@1,2@1,3@0"
 		c.LcoreMap = []LcoreMap{{Lcore: 1, Rx: []RxQ{{"lan", 0}, {"wan", 0}}}, {Lcore: 2, Worker: true}, {Lcore: 3, Worker: true}}
+		c.Extra = "poll: {mode: busy}\n"
 		r := b.Run("validate", "--config", b.WriteConfig(c))
 		if r.Code != 0 || !strings.Contains(r.Stderr, "warning: eal.lcores") || !strings.Contains(r.Stderr, "lcores 1 and 2 busy-poll CPU 1") {
 			t.Errorf("want exit 0 and a warning for lcores 1 and 2 on CPU 1\n%s", r)
+		}
+		c.Extra = "poll: {mode: adaptive}\n"
+		if r := b.Run("validate", "--config", b.WriteConfig(c)); r.Code != 0 || strings.Contains(r.Stderr, "warning") {
+			t.Errorf("adaptive lcores sharing a CPU: want exit 0 and no warning\n%s", r)
 		}
 	})
 	t.Run("mistakes", func(t *testing.T) {

@@ -256,7 +256,7 @@ func TestMetricsAPI(t *testing.T) {
 		{`steer_port_rx_missed_total{port="lan"}`, 0},
 		{`steer_lcore_rx_packets_total{lcore="1"}`, float64(total)},
 		{`steer_lcore_tx_packets_total{lcore="1"}`, float64(total)},
-		{`steer_lcore_info{lcore="1",role="rx+fwd",worker=""}`, 1},
+		{`steer_lcore_info{lcore="1",poll="adaptive",role="rx+fwd",worker=""}`, 1},
 		{`steer_fib_next_hops`, m[`steer_fib_next_hops`]}, // present
 		{`steer_routes`, 1},
 		{`steer_neighbors`, 2},
@@ -357,7 +357,7 @@ func TestMetricsRETA(t *testing.T) {
 	if m[`steer_reta_buckets{worker="0"}`] != 8 || m[`steer_reta_buckets{worker="1"}`] != 8 {
 		t.Errorf("steer_reta_buckets: %v / %v, want 8 / 8", m[`steer_reta_buckets{worker="0"}`], m[`steer_reta_buckets{worker="1"}`])
 	}
-	if m[`steer_lcore_info{lcore="1",role="rx",worker=""}`] != 1 || m[`steer_lcore_info{lcore="3",role="worker",worker="1"}`] != 1 {
+	if m[`steer_lcore_info{lcore="1",poll="adaptive",role="rx",worker=""}`] != 1 || m[`steer_lcore_info{lcore="3",poll="adaptive",role="worker",worker="1"}`] != 1 {
 		t.Error("steer_lcore_info roles missing")
 	}
 	if v, n := sumOf(m, "steer_ring_enqueued_packets_total", `from_lcore="1"`); v != float64(len(lanIn)+len(wanIn)) || n != 2 {

@@ -96,20 +96,24 @@ func TestStatsCLI(t *testing.T) {
 			t.Errorf("table %d: total RX %s, lan %s (the only receiving port)", i, total[1], lan[1])
 		}
 		lc := statsRow(t, tab, "1")
-		if len(lc) != 7 { // LCORE RX TX DROPS SLOW BUSY CYC/PKT (no RING column without workers)
-			t.Fatalf("lcore row wants 7 columns: %q", lc)
+		if len(lc) != 9 { // LCORE POLL RX TX DROPS SLOW BUSY ASLEEP CYC/PKT (no RING column without workers)
+			t.Fatalf("lcore row wants 9 columns: %q", lc)
+		}
+		// The default poll mode; it never sleeps: lan never runs dry.
+		if lc[1] != "adaptive" || lc[7] != "0.0%" {
+			t.Errorf("table %d: lcore 1 poll %q asleep %q, want adaptive and 0.0%%", i, lc[1], lc[7])
 		}
 		// BUSY is the share of cycles in loops that found work: lan never
 		// runs dry, so every loop does (wan's empty poll is part of it).
-		busy, err := strconv.ParseFloat(strings.TrimSuffix(lc[5], "%"), 64)
-		if err != nil || !strings.HasSuffix(lc[5], "%") || busy < 90 {
-			t.Errorf("table %d: lcore 1 busy %q, want over 90%% (a replay that never runs dry)", i, lc[5])
+		busy, err := strconv.ParseFloat(strings.TrimSuffix(lc[6], "%"), 64)
+		if err != nil || !strings.HasSuffix(lc[6], "%") || busy < 90 {
+			t.Errorf("table %d: lcore 1 busy %q, want over 90%% (a replay that never runs dry)", i, lc[6])
 		}
 		// Cycles per packet: tens to a few thousand on any CPU this runs on.
-		if cpp, err := strconv.Atoi(lc[6]); err != nil || cpp < 10 || cpp > 20000 {
-			t.Errorf("table %d: lcore 1 cycles per packet %q: implausible", i, lc[6])
+		if cpp, err := strconv.Atoi(lc[8]); err != nil || cpp < 10 || cpp > 20000 {
+			t.Errorf("table %d: lcore 1 cycles per packet %q: implausible", i, lc[8])
 		}
-		if lrx := parseSI(t, lc[1]); lrx < 1e4 || lc[3] != "0" || lc[4] != "0" {
+		if lrx := parseSI(t, lc[2]); lrx < 1e4 || lc[4] != "0" || lc[5] != "0" {
 			t.Errorf("table %d: lcore 1 row %q: want RX and no drops or slow path", i, lc)
 		}
 	}

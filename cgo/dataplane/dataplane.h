@@ -267,7 +267,7 @@ struct steer_lcore {
 	/* waiting when idle (idle.h) */
 	uint8_t poll_mode;         /* enum steer_poll_mode, as it runs */
 	uint8_t slept;             /* it slept since it last found work */
-	uint32_t idle_loops;       /* consecutive loops that found nothing */
+	uint64_t idle_since;       /* TSC of the first of the loops that found nothing, 0: busy */
 	uint64_t sleep_ns;         /* adaptive: the next sleep */
 	struct rte_epoll_event kick_ev; /* interrupt: kick_fd in the thread's epoll */
 	struct steer_counters c;

@@ -53,7 +53,7 @@ func startPort(t *testing.T, name string, pool *mempool.Pool) ethdev.Port {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := p.Configure(1, 1, 1500, 0, 0); err != nil {
+	if err := p.Configure(ethdev.Conf{RxQueues: 1, TxQueues: 1, MTU: 1500}); err != nil {
 		t.Fatal(err)
 	}
 	if err := p.SetupRxQueue(0, 512, 0, pool.Ptr()); err != nil {

@@ -51,7 +51,7 @@ intr_register(struct steer_lcore *lc)
 void
 steer_poll_start(struct steer_lcore *lc)
 {
-	lc->idle_loops = 0;
+	lc->idle_since = 0;
 	lc->sleep_ns = STEER_SLEEP_MIN_NS;
 	if (lc->poll_mode == STEER_POLL_BUSY)
 		return;
@@ -126,11 +126,13 @@ wait_adaptive(struct steer_lcore *lc)
 }
 
 int
-steer_idle(struct steer_lcore *lc)
+steer_idle(struct steer_lcore *lc, uint64_t now)
 {
 	struct steer_dp *dp = lc->dp;
 
-	if (++lc->idle_loops < STEER_IDLE_SPIN) {
+	if (lc->idle_since == 0)
+		lc->idle_since = now;
+	if (now - lc->idle_since < STEER_IDLE_SPIN_US * (rte_get_tsc_hz() / 1000000)) {
 		rte_pause();
 		return 0;
 	}

@@ -1,7 +1,7 @@
 /* How an lcore waits when its queues and rings run dry (pkg/config poll):
  *
  *   busy       never: it polls without pause (dedicated, isolated cores).
- *   adaptive   after STEER_IDLE_SPIN empty loops it sleeps, first
+ *   adaptive   after STEER_IDLE_SPIN_US of empty loops it sleeps, first
  *              STEER_SLEEP_MIN_NS, each sleep twice the last, up to
  *              dp->max_sleep_ns; the first packet puts it back to busy
  *              polling. The sleep is a ppoll on its kick eventfd, so an RX
@@ -22,7 +22,10 @@
 
 #include "dataplane.h"
 
-#define STEER_IDLE_SPIN 64          /* empty loops before the first sleep */
+/* Idle this long before the first sleep: a worker fed a burst every few
+ * tens of microseconds must not sleep between them, or every hand-off
+ * would pay a wake-up (a syscall on the RX lcore, the kernel's on its). */
+#define STEER_IDLE_SPIN_US 50
 #define STEER_SLEEP_MIN_NS 4000
 #define STEER_INTR_TIMEOUT_MS 10
 
@@ -46,16 +49,17 @@ steer_wake(struct steer_lcore *lc)
 /* poll.c, on the lcore itself. */
 void steer_poll_start(struct steer_lcore *lc);
 void steer_poll_stop(struct steer_lcore *lc);
-/* An idle loop: spin a little, then sleep. Returns 1 if it slept. */
-int steer_idle(struct steer_lcore *lc);
+/* An idle loop at TSC now: spin a little, then sleep. Returns 1 if it
+ * slept. */
+int steer_idle(struct steer_lcore *lc, uint64_t now);
 
 /* The loop found work: back to busy polling, counting a wake-up. */
 static inline void
 steer_busy_again(struct steer_lcore *lc)
 {
-	if (likely(lc->idle_loops == 0))
+	if (likely(lc->idle_since == 0))
 		return;
-	lc->idle_loops = 0;
+	lc->idle_since = 0;
 	lc->sleep_ns = STEER_SLEEP_MIN_NS;
 	if (lc->slept) {
 		lc->slept = 0;

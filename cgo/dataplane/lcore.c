@@ -174,7 +174,7 @@ steer_lcore_main(void *arg)
 		sample_end(lc);
 		if (got != 0 || stall || busy)
 			steer_busy_again(lc);
-		else if (lc->poll_mode != STEER_POLL_BUSY && steer_idle(lc))
+		else if (lc->poll_mode != STEER_POLL_BUSY && steer_idle(lc, now))
 			last = last_drain = rte_rdtsc(); /* asleep is neither busy nor idle */
 	}
 	steer_poll_stop(lc);

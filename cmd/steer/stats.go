@@ -122,7 +122,9 @@ type lcoreRate struct {
 	RxPPS, TxPPS, RingPS float64
 	DropPS, SlowPS       float64
 	Busy                 float64 // busy cycles / all cycles
+	Asleep               float64 // asleep cycles / all cycles
 	CPP                  float64 // busy cycles per packet received (NIC queues and rings)
+	Poll                 string  // how it waits when idle ("" for the total)
 }
 
 // rates is what one table shows.
@@ -191,13 +193,13 @@ func computeRates(prev, cur *report.Report, dt time.Duration) rates {
 	for _, l := range prev.Lcores {
 		oldLcores[l.Lcore] = l
 	}
-	var busy, cycles, busyPkts, pkts float64
+	var busy, asleep, cycles, busyPkts, pkts float64
 	for _, l := range cur.Lcores {
 		o, ok := oldLcores[l.Lcore]
 		if !ok {
 			o = report.Lcore{}
 		}
-		b, i := delta(o.BusyCycles, l.BusyCycles), delta(o.IdleCycles, l.IdleCycles)
+		b, i, s := delta(o.BusyCycles, l.BusyCycles), delta(o.IdleCycles, l.IdleCycles), delta(o.AsleepCycles, l.AsleepCycles)
 		n := delta(o.RxPackets+o.FromRings, l.RxPackets+l.FromRings)
 		r := lcoreRate{
 			Lcore:  l.Lcore,
@@ -208,16 +210,18 @@ func computeRates(prev, cur *report.Report, dt time.Duration) rates {
 			DropPS: per(sumMap(o.Dropped), sumMap(l.Dropped)),
 			SlowPS: per(sumMap(o.SlowPath), sumMap(l.SlowPath)),
 			Busy:   math.NaN(),
+			Asleep: math.NaN(),
 			CPP:    math.NaN(),
+			Poll:   l.Poll,
 		}
-		if b+i > 0 {
-			r.Busy = b / (b + i)
+		if all := b + i + s; all > 0 {
+			r.Busy, r.Asleep = b/all, s/all
 		}
 		if n > 0 {
 			r.CPP = b / n
 			busyPkts += b
 		}
-		busy, cycles, pkts = busy+b, cycles+b+i, pkts+n
+		busy, asleep, cycles, pkts = busy+b, asleep+s, cycles+b+i+s, pkts+n
 		if l.Worker >= 0 {
 			rt.Workers = true
 		}
@@ -229,9 +233,9 @@ func computeRates(prev, cur *report.Report, dt time.Duration) rates {
 		t.DropPS += r.DropPS
 		t.SlowPS += r.SlowPS
 	}
-	rt.LcoreTotal.Busy, rt.LcoreTotal.CPP = math.NaN(), math.NaN()
+	rt.LcoreTotal.Busy, rt.LcoreTotal.Asleep, rt.LcoreTotal.CPP = math.NaN(), math.NaN(), math.NaN()
 	if cycles > 0 {
-		rt.LcoreTotal.Busy = busy / cycles
+		rt.LcoreTotal.Busy, rt.LcoreTotal.Asleep = busy/cycles, asleep/cycles
 	}
 	if pkts > 0 {
 		rt.LcoreTotal.CPP = busyPkts / pkts
@@ -289,7 +293,7 @@ func (rt rates) print(out io.Writer) error {
 	if rt.Workers {
 		ring = "RING pps\t"
 	}
-	fmt.Fprintf(tw, "LCORE\tRX pps\t%sTX pps\tDROPS/s\tSLOW/s\tBUSY\tCYC/PKT\t\n", ring)
+	fmt.Fprintf(tw, "LCORE\tPOLL\tRX pps\t%sTX pps\tDROPS/s\tSLOW/s\tBUSY\tASLEEP\tCYC/PKT\t\n", ring)
 	for _, l := range append(rt.Lcores, rt.LcoreTotal) {
 		name := fmt.Sprint(l.Lcore)
 		if l.Lcore < 0 {
@@ -298,7 +302,12 @@ func (rt rates) print(out io.Writer) error {
 		if rt.Workers {
 			ring = si(l.RingPS) + "\t"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s%s\t%s\t%s\t%s\t%s\t\n", name, si(l.RxPPS), ring, si(l.TxPPS), si(l.DropPS), si(l.SlowPS), percent(l.Busy), si(l.CPP))
+		poll := l.Poll
+		if poll == "" {
+			poll = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s%s\t%s\t%s\t%s\t%s\t%s\t\n", name, poll, si(l.RxPPS), ring, si(l.TxPPS), si(l.DropPS), si(l.SlowPS),
+			percent(l.Busy), percent(l.Asleep), si(l.CPP))
 	}
 	return tw.Flush()
 }

@@ -23,7 +23,7 @@ func sampleReport(lanRx, lanBytes, wanTx, missed, errs, busy, idle, drops, slow,
 		Lcores: []report.Lcore{
 			{Lcore: 1, Worker: -1, RxPackets: lanRx, TxPackets: wanTx, BusyCycles: busy, IdleCycles: idle,
 				Dropped: map[string]uint64{"runt": drops, "tx_full": drops}, SlowPath: map[string]uint64{"arp": slow}},
-			{Lcore: 2, Worker: 0, FromRings: ring, BusyCycles: busy, IdleCycles: 3 * idle},
+			{Lcore: 2, Worker: 0, Poll: "adaptive", FromRings: ring, BusyCycles: busy, IdleCycles: 3 * idle, AsleepCycles: 2 * idle},
 		},
 	}
 }
@@ -60,9 +60,11 @@ func TestComputeRates(t *testing.T) {
 		{"lcore 1 busy (300 busy of 400 cycles)", rt.Lcores[0].Busy, 0.75},
 		{"lcore 1 cycles per packet (300 for 2000)", rt.Lcores[0].CPP, 0.15},
 		{"lcore 2 ring pps", rt.Lcores[1].RingPS, 100},
-		{"lcore 2 busy (300 busy of 600 cycles)", rt.Lcores[1].Busy, 0.5},
+		{"lcore 2 busy (300 busy of 600 + 200 asleep)", rt.Lcores[1].Busy, 300.0 / 800},
+		{"lcore 2 asleep (200 of 800)", rt.Lcores[1].Asleep, 0.25},
 		{"lcore 2 cycles per packet (300 for 200)", rt.Lcores[1].CPP, 1.5},
-		{"lcore total busy (600 of 1000)", rt.LcoreTotal.Busy, 0.6},
+		{"lcore total busy (600 of 1200)", rt.LcoreTotal.Busy, 0.5},
+		{"lcore total asleep (200 of 1200)", rt.LcoreTotal.Asleep, 200.0 / 1200},
 		{"lcore total cycles per packet (600 for 2200)", rt.LcoreTotal.CPP, 600.0 / 2200},
 		{"lcore total rx pps", rt.LcoreTotal.RxPPS, 1000},
 		{"lcore total ring pps", rt.LcoreTotal.RingPS, 100},
@@ -158,7 +160,7 @@ func TestWatchStats(t *testing.T) {
 	if n := strings.Count(s, "\n\nsteer stats"); n != 2 {
 		t.Errorf("tables not separated by a blank line (%d separators):\n%s", n, s)
 	}
-	for _, want := range []string{"PORT", "RX pps", "BUSY", "lan", "wan", "total", "50.0%"} {
+	for _, want := range []string{"PORT", "RX pps", "BUSY", "ASLEEP", "POLL", "adaptive", "lan", "wan", "total", "50.0%"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("output lacks %q:\n%s", want, s)
 		}

@@ -155,7 +155,7 @@ func (b *Balancer) Estimates() []Estimate { return slices.Clone(b.est) }
 // delta is one lcore's counters over the last interval.
 type delta struct {
 	l              Lcore
-	busy, idle     float64
+	busy, idle     float64 // idle includes asleep (poll adaptive, interrupt): time it could work
 	polls          float64 // polls that got packets
 	rx, ring       float64 // packets received from NIC queues, rings
 	ringFull       float64 // dropped: a ring to a worker was full
@@ -167,7 +167,7 @@ type delta struct {
 func diff(cur, prev Lcore) delta {
 	c, p := cur.C, prev.C
 	d := delta{l: cur,
-		busy: float64(c.BusyCycles - p.BusyCycles), idle: float64(c.IdleCycles - p.IdleCycles),
+		busy: float64(c.BusyCycles - p.BusyCycles), idle: float64(c.IdleCycles - p.IdleCycles + c.AsleepCycles - p.AsleepCycles),
 		polls:    float64(c.BusyPolls - p.BusyPolls),
 		ringFull: float64(c.Dropped[fwd.DropRingFull] - p.Dropped[fwd.DropRingFull]),
 		rx:       float64(c.Rx - p.Rx), ring: float64(c.FromRings - p.FromRings),

@@ -19,6 +19,7 @@ type sim struct {
 	hz, a, p, d, q float64
 	rate           float64 // 0: endless
 	idle           bool    // no traffic at all
+	workerSleeps   bool    // the worker's spare time is asleep, not idle (poll adaptive)
 	weight         []float64
 	reta           []int
 	now            time.Time
@@ -89,7 +90,11 @@ func (s *sim) step(dt time.Duration) []Lcore {
 	wb := done * s.q * sec
 	s.wk.FromRings += uint64(done * sec)
 	s.wk.BusyCycles += uint64(wb)
-	s.wk.IdleCycles += uint64(s.hz*sec - wb)
+	if s.workerSleeps {
+		s.wk.AsleepCycles += uint64(s.hz*sec - wb)
+	} else {
+		s.wk.IdleCycles += uint64(s.hz*sec - wb)
+	}
 	s.handled = rx - dropped
 	s.now = s.now.Add(dt)
 	return []Lcore{
@@ -153,6 +158,17 @@ func TestExpensivePipelineHandsOver(t *testing.T) {
 	}
 	if gain := s.handled / before; gain < 1.3 {
 		t.Errorf("throughput %.2fx, want >= 1.3x", gain)
+	}
+}
+
+// A worker that sleeps while it has nothing to do (poll adaptive) has all
+// that time to give: the first hand-out goes to the target at once.
+func TestSleepingWorkerHasRoom(t *testing.T) {
+	s := newSim(35, 100, 25, 160)
+	s.workerSleeps = true
+	moves := s.run(t, New(testConfig()), 2)
+	if len(moves) != 1 || moves[0].Kind != "out" || moves[0].Share < 0.4 {
+		t.Fatalf("moves %v, want one hand-out of about half the traffic", moves)
 	}
 }
 

@@ -157,13 +157,15 @@ func New(src Source, build BuildInfo) *Collector {
 			lc("lcore_slowpath_ring_full_total", "Slow-path packets the lcore freed because its ring to the control thread was full (a flood, or slow_path.rate too low).", func(l *report.Lcore) uint64 { return l.SlowRingFull }),
 			lc("lcore_control_tx_packets_total", "Frames of the control thread (ARP, ICMP, software-forwarded packets) the lcore sent.", func(l *report.Lcore) uint64 { return l.ControlTx }),
 			lc("lcore_control_tx_dropped_total", "Frames of the control thread the lcore dropped because the TX queue was full.", func(l *report.Lcore) uint64 { return l.ControlTxFull }),
+			lc("lcore_sleeps_total", "Times the lcore went to sleep with nothing to do (poll adaptive or interrupt).", func(l *report.Lcore) uint64 { return l.Sleeps }),
+			lc("lcore_wakeups_total", "Times the lcore found work again after sleeping.", func(l *report.Lcore) uint64 { return l.Wakeups }),
 			lc("lcore_stall_cycles_total", "TSC cycles the lcore waited for room in a ring to a worker (backpressure); part of its busy cycles.", func(l *report.Lcore) uint64 { return l.StallCycles }),
 			lc("lcore_sampled_packets_total", "Packets received (NIC queues and rings) in the loops sampled for steer_lcore_sampled_cycles_total: divide the two for cycles per packet by stage.", func(l *report.Lcore) uint64 { return l.SampledPackets }),
 		},
 		lcoreDropped: desc("lcore_dropped_packets_total", "Packets the lcore dropped, by reason (every reason listed, zeros included).", "lcore", "reason"),
 		lcoreSlow:    desc("lcore_slowpath_packets_total", "Packets the lcore handed to the slow path, by reason (every reason listed).", "lcore", "reason"),
 		lcorePolls:   desc("lcore_polls_total", "Polls of NIC queues and distributor rings that found packets (busy) or none (idle).", "lcore", "state"),
-		lcoreCycles:  desc("lcore_cycles_total", "TSC cycles of the lcore's loops that found work (busy) or none (idle): busy / (busy + idle) is how loaded it is, busy / packets what a packet costs.", "lcore", "state"),
+		lcoreCycles:  desc("lcore_cycles_total", "TSC cycles of the lcore by state: loops that found work (busy) or none (idle), and asleep (poll adaptive or interrupt: sleeping or blocked). busy / all is how loaded it is, busy / packets what a packet costs.", "lcore", "state"),
 		lcoreStages:  desc("lcore_sampled_cycles_total", "TSC cycles of a sample of the lcore's busy loops (1 in 64), by stage: rx (polling NIC queues and rings), handoff (hashing, handing to workers), process (the L3 pipeline), tx (sending).", "lcore", "stage"),
 		rxqStalls:    desc("rxq_stall_skips_total", "Polls of a distributor RX queue skipped waiting for ring room (backpressure): the NIC holds the packets (and drops them into imissed when full).", "lcore", "port", "queue"),
 		rxqStallCyc:  desc("rxq_stall_cycles_total", "TSC cycles a distributor RX queue waited for ring room (backpressure), at most distributor.max_stall at a time.", "lcore", "port", "queue"),
@@ -171,7 +173,7 @@ func New(src Source, build BuildInfo) *Collector {
 		distMoves:    desc("distributor_moves_total", "RETA changes the distributor's balancer made, by kind: out (buckets to workers), back (to their RX lcore), revert (a move that did not pay, undone).", "kind"),
 		distShare:    desc("distributor_handed_share", "Share of an RX lcore's packets on buckets handed to workers (the rest it processes itself).", "lcore"),
 		distPinned:   desc("distributor_pinned", "1 while an operator's RETA (PUT /api/v1/reta) holds the balancer off."),
-		lcoreInfo:    desc("lcore_info", "Lcore role, always 1: role is rx+fwd (run to completion), rx (distributor RX), worker or rx+worker; worker is the software queue id (\"\" for non-workers).", "lcore", "worker", "role"),
+		lcoreInfo:    desc("lcore_info", "Lcore role, always 1: role is rx+fwd (run to completion), rx (distributor RX), worker or rx+worker; worker is the software queue id (\"\" for non-workers); poll is how it waits when idle (busy, adaptive, interrupt).", "lcore", "worker", "role", "poll"),
 
 		ringEnqueued:  desc("ring_enqueued_packets_total", "Packets an RX lcore handed to a worker over this ring (what it keeps itself: steer_lcore_local_packets_total).", link...),
 		ringDropped:   desc("ring_dropped_full_packets_total", "Packets dropped because the link's ring was full (on_full: drop).", link...),
@@ -328,6 +330,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		counter(c.lcorePolls, l.IdlePolls, id, "idle")
 		counter(c.lcoreCycles, l.BusyCycles, id, "busy")
 		counter(c.lcoreCycles, l.IdleCycles, id, "idle")
+		counter(c.lcoreCycles, l.AsleepCycles, id, "asleep")
 		for _, r := range sortedKeys(l.StageCycles) {
 			counter(c.lcoreStages, l.StageCycles[r], id, r)
 		}
@@ -346,7 +349,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			w = strconv.Itoa(l.Worker)
 			workers = append(workers, l.Worker)
 		}
-		gauge(c.lcoreInfo, 1, id, w, l.Role)
+		gauge(c.lcoreInfo, 1, id, w, l.Role, l.Poll)
 	}
 
 	for _, r := range rep.Rings {

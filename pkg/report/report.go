@@ -63,6 +63,7 @@ type Lcore struct {
 	Lcore             int               `json:"lcore"`
 	Worker            int               `json:"worker"` // software queue id, -1: not a worker
 	Role              string            `json:"role"`   // rx+fwd (run to completion), rx (distributor RX), worker, rx+worker
+	Poll              string            `json:"poll"`   // how it waits when idle: busy, adaptive, interrupt
 	RxPackets         uint64            `json:"rx_packets"`
 	TxPackets         uint64            `json:"tx_packets"`
 	BusyPolls         uint64            `json:"busy_polls"`
@@ -82,9 +83,14 @@ type Lcore struct {
 	// (within busy) waiting for ring room; busy cycles per packet received
 	// (NIC queues and rings). Stage cycles come from a sample of busy loops:
 	// StageCycles[s] / SampledPackets is stage s's cost per packet.
-	BusyCycles      uint64            `json:"busy_cycles"`
-	IdleCycles      uint64            `json:"idle_cycles"`
-	StallCycles     uint64            `json:"stall_cycles"`
+	BusyCycles  uint64 `json:"busy_cycles"`
+	IdleCycles  uint64 `json:"idle_cycles"`
+	StallCycles uint64 `json:"stall_cycles"`
+	// Waiting when idle (poll adaptive or interrupt): cycles asleep (not
+	// in busy or idle), the sleeps, and the returns to work after one.
+	AsleepCycles    uint64            `json:"asleep_cycles"`
+	Sleeps          uint64            `json:"sleeps"`
+	Wakeups         uint64            `json:"wakeups"`
 	CyclesPerPacket float64           `json:"cycles_per_packet"`
 	SampledLoops    uint64            `json:"sampled_loops"`
 	SampledPackets  uint64            `json:"sampled_packets"`
@@ -149,6 +155,7 @@ func FromCounters(id, worker int, c fwd.LcoreCounters) Lcore {
 		Dropped:           make(map[string]uint64, fwd.NumDropReasons),
 		SlowPath:          make(map[string]uint64, fwd.NumSlowReasons),
 		BusyCycles:        c.BusyCycles, IdleCycles: c.IdleCycles, StallCycles: c.StallCycles,
+		AsleepCycles: c.AsleepCycles, Sleeps: c.Sleeps, Wakeups: c.Wakeups,
 		SampledLoops: c.SampledLoops, SampledPackets: c.SampledPackets, SampledLocal: c.SampledLocal,
 		StageCycles: make(map[string]uint64, fwd.NumStages),
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/steer-router/steer/cgo/dataplane"
 	"github.com/steer-router/steer/cgo/dpdk/eal"
 	"github.com/steer-router/steer/cgo/dpdk/ring"
+	"github.com/steer-router/steer/pkg/config"
 	"github.com/steer-router/steer/pkg/fwd"
 )
 
@@ -20,6 +21,38 @@ type link struct {
 	from, to int // lcore ids
 	worker   int
 	r        *ring.Ring
+}
+
+// wantsRxInterrupts: some lcore polls a queue of the port in interrupt mode.
+func (r *Router) wantsRxInterrupts(port string) bool {
+	for _, lc := range r.cfg.Lcores {
+		if lc.PollMode == config.PollInterrupt && slices.ContainsFunc(lc.Rx, func(q config.RxQueue) bool { return q.Port == port }) {
+			return true
+		}
+	}
+	return false
+}
+
+// pollMode is how lc waits when idle: its configured mode, but adaptive
+// for interrupt where a queue it polls cannot interrupt (net_pcap, for
+// one), said once per lcore.
+func (r *Router) pollMode(lc config.Lcore) fwd.PollMode {
+	mode, err := fwd.ParsePollMode(lc.PollMode)
+	if err != nil {
+		mode = fwd.PollAdaptive // validation refuses it first
+	}
+	if mode != fwd.PollInterrupt {
+		return mode
+	}
+	for _, q := range lc.Rx {
+		p := r.portByName(q.Port)
+		if !p.id.RxInterrupts(q.Queue) {
+			r.log.Warn("lcores: poll interrupt: the device has no RX interrupts for this queue; the lcore sleeps adaptively instead",
+				zap.Int("lcore", lc.Lcore), zap.String("port", q.Port), zap.Int("queue", q.Queue), zap.String("driver", p.info.Driver))
+			return fwd.PollAdaptive
+		}
+	}
+	return mode
 }
 
 // addLcores creates every lcore context and, where ports use the
@@ -70,6 +103,9 @@ func (r *Router) addLcores() error {
 		}
 		l, err := dp.AddLcore(lc.Lcore, eal.SocketOf(lc.Lcore), rx, w)
 		if err != nil {
+			return err
+		}
+		if err := l.SetPoll(r.pollMode(lc), r.cfg.Poll.Sleep); err != nil {
 			return err
 		}
 		order = append(order, l)
@@ -148,8 +184,8 @@ func lcoreRole(l *dataplane.Lcore) string {
 // logLcoreMap logs who polls what and where packets leave, as a table.
 func (r *Router) logLcoreMap() {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%-6s %-14s %s\n", "lcore", "role", "polls (port/queue -> tx queue per egress port)")
-	fmt.Fprintf(&b, "%-6d %-14s %s\n", r.cfg.EAL.MainLcore, "main", "control plane (EAL main thread)")
+	fmt.Fprintf(&b, "%-6s %-14s %-10s %s\n", "lcore", "role", "poll", "polls (port/queue -> tx queue per egress port)")
+	fmt.Fprintf(&b, "%-6d %-14s %-10s %s\n", r.cfg.EAL.MainLcore, "main", "-", "control plane (EAL main thread)")
 	steer := map[string]string{}
 	for _, p := range r.ports {
 		steer[p.cfg.Name] = p.steer
@@ -182,7 +218,7 @@ func (r *Router) logLcoreMap() {
 		if l.Worker >= 0 {
 			qs = append(qs, fmt.Sprintf("worker %d -> %s", l.Worker, txqs(l.Worker)))
 		}
-		fmt.Fprintf(&b, "%-6d %-14s %s\n", l.ID, lcoreRole(l), strings.Join(qs, "; "))
+		fmt.Fprintf(&b, "%-6d %-14s %-10s %s\n", l.ID, lcoreRole(l), l.PollMode(), strings.Join(qs, "; "))
 	}
 	r.log.Info("lcore map\n" + b.String())
 }

@@ -164,7 +164,9 @@ func (r *Router) startPort(p *port) error {
 	if p.rxCksumOffload() {
 		offloads = ethdev.RxOffloadIPv4Cksum
 	}
-	if err := p.id.Configure(p.cfg.RxQueues, p.cfg.TxQueues, p.cfg.MTU, hf, offloads); err != nil {
+	conf := ethdev.Conf{RxQueues: p.cfg.RxQueues, TxQueues: p.cfg.TxQueues, MTU: p.cfg.MTU, RSS: hf, RxOffloads: offloads,
+		RxInterrupts: r.wantsRxInterrupts(p.cfg.Name)}
+	if err := p.id.Configure(conf); err != nil {
 		return fmt.Errorf("port %s: %w", p.cfg.Name, err)
 	}
 	rxd, txd, err := p.id.AdjustDesc(p.cfg.RxDesc, p.cfg.TxDesc)

@@ -9,7 +9,7 @@ func (r *Router) Counters() []report.Lcore {
 	var out []report.Lcore
 	for _, l := range r.dp.Lcores() {
 		lr := report.FromCounters(l.ID, l.Worker, l.Counters())
-		lr.Role = lcoreRole(l)
+		lr.Role, lr.Poll = lcoreRole(l), l.PollMode().String()
 		for _, q := range l.RxQueues() {
 			lr.RxQueues = append(lr.RxQueues, report.RxQueue{Port: r.portName(int(q.Port)), Queue: int(q.Queue),
 				StallSkips: q.StallSkips, StallCycles: q.StallCycles})

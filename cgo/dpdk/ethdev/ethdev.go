@@ -11,11 +11,12 @@ package ethdev
 // Configure with or without RSS. rte_eth_conf is large and has unions and
 // bitfields, so it is built here rather than in Go.
 static int steer_eth_configure(uint16_t port, uint16_t nrx, uint16_t ntx,
-                               uint64_t rss_hf, uint32_t mtu, uint64_t rx_offloads) {
+                               uint64_t rss_hf, uint32_t mtu, uint64_t rx_offloads, int rx_intr) {
 	struct rte_eth_conf conf;
 	memset(&conf, 0, sizeof(conf));
 	conf.rxmode.mtu = mtu;
 	conf.rxmode.offloads = rx_offloads;
+	conf.intr_conf.rxq = rx_intr != 0;
 	if (rss_hf != 0) {
 		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
 		conf.rx_adv_conf.rss_conf.rss_key = NULL; // driver default key
@@ -122,12 +123,34 @@ func (p Port) Info() (Info, error) {
 	}, nil
 }
 
-// Configure sets the queue counts, the MTU, RX offloads (masked by
-// Info.RxOffloads) and, when rssHF != 0, RSS over those hash functions
-// (masked by Info.RSSOffloads).
-func (p Port) Configure(rxq, txq int, mtu int, rssHF, rxOffloads uint64) error {
-	rc := C.steer_eth_configure(C.uint16_t(p), C.uint16_t(rxq), C.uint16_t(txq), C.uint64_t(rssHF), C.uint32_t(mtu), C.uint64_t(rxOffloads))
-	return rteerr.FromRC(int(rc), "rte_eth_dev_configure", fmt.Sprintf("port %d, %d rx / %d tx queues, mtu %d", p, rxq, txq, mtu))
+// Conf is what Configure sets.
+type Conf struct {
+	RxQueues, TxQueues, MTU int
+	RSS                     uint64 // hash functions (masked by Info.RSSOffloads); 0: no RSS
+	RxOffloads              uint64 // masked by Info.RxOffloads
+	RxInterrupts            bool   // RX queue interrupts (see RxInterruptFD)
+}
+
+// Configure sets the queue counts, the MTU, RX offloads, RSS and RX queue
+// interrupts.
+func (p Port) Configure(c Conf) error {
+	rc := C.steer_eth_configure(C.uint16_t(p), C.uint16_t(c.RxQueues), C.uint16_t(c.TxQueues), C.uint64_t(c.RSS),
+		C.uint32_t(c.MTU), C.uint64_t(c.RxOffloads), C.int(btoi(c.RxInterrupts)))
+	return rteerr.FromRC(int(rc), "rte_eth_dev_configure",
+		fmt.Sprintf("port %d, %d rx / %d tx queues, mtu %d", p, c.RxQueues, c.TxQueues, c.MTU))
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// RxInterrupts says whether RX queue q of a started port configured with
+// RxInterrupts can wake a sleeping lcore (the PMD gave it an event fd).
+func (p Port) RxInterrupts(q int) bool {
+	return C.rte_eth_dev_rx_intr_ctl_q_get_fd(C.uint16_t(p), C.uint16_t(q)) >= 0
 }
 
 // AdjustDesc clamps descriptor counts to the device's limits.

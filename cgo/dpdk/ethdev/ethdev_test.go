@@ -28,7 +28,7 @@ func TestPortLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pool.Free()
-	if err := p.Configure(2, 2, 1500, 0, 0); err != nil {
+	if err := p.Configure(ethdev.Conf{RxQueues: 2, TxQueues: 2, MTU: 1500}); err != nil {
 		t.Fatal(err)
 	}
 	rxd, txd, err := p.AdjustDesc(512, 512)
@@ -76,7 +76,7 @@ func TestErrorsNameCallAndTarget(t *testing.T) {
 		t.Fatal(err)
 	}
 	info, _ := p.Info()
-	err = p.Configure(info.MaxRxQueues+1, 1, 1500, 0, 0)
+	err = p.Configure(ethdev.Conf{RxQueues: info.MaxRxQueues + 1, TxQueues: 1, MTU: 1500})
 	if err == nil || !strings.Contains(err.Error(), "rte_eth_dev_configure(port") {
 		t.Errorf("too many queues: %v; want an error naming rte_eth_dev_configure and the port", err)
 	}
