@@ -27,6 +27,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"unsafe"
 
 	"github.com/steer-router/steer/cgo/dpdk/eal"
@@ -39,6 +40,9 @@ type Dataplane struct {
 	dp       *C.struct_steer_dp
 	lcores   []*Lcore
 	launched bool
+	// The control thread's wake-ups (WaitExceptions).
+	ctlKick  *os.File
+	ctlWake  chan struct{}
 	portMAC  map[uint16]net.HardwareAddr
 	ctlLcore int
 	nh       nextHops
@@ -58,7 +62,12 @@ func New(nhCap, socket int) (*Dataplane, error) {
 	if dp == nil {
 		return nil, fmt.Errorf("steer_dp_create: out of DPDK memory (%d next hops on socket %d)", nhCap, socket)
 	}
-	return &Dataplane{dp: dp, portMAC: map[uint16]net.HardwareAddr{}}, nil
+	d := &Dataplane{dp: dp, portMAC: map[uint16]net.HardwareAddr{}}
+	if err := d.watchControlKick(); err != nil {
+		C.steer_dp_free(dp)
+		return nil, err
+	}
+	return d, nil
 }
 
 // SetPort records what the fast path needs of a started port. Call it for
@@ -145,6 +154,7 @@ func (d *Dataplane) Free() {
 		C.steer_lcore_free(l.lc)
 	}
 	d.lcores = nil
+	d.ctlKick.Close() // ends watchControlKick's reader
 	C.steer_dp_free(d.dp)
 	d.dp = nil
 }

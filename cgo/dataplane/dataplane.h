@@ -54,6 +54,12 @@
 enum steer_stage { STEER_STAGES(STEER_ENUM) STEER_STAGE_MAX };
 #undef STEER_ENUM
 
+/* A waiter others wake (idle.h): set asleep, then block on fd. */
+struct steer_kick {
+	uint32_t asleep;
+	int fd;                    /* eventfd, -1: none */
+};
+
 /* How an lcore waits when idle (idle.h; pkg/config poll). */
 enum steer_poll_mode { STEER_POLL_BUSY, STEER_POLL_ADAPTIVE, STEER_POLL_INTERRUPT };
 
@@ -141,6 +147,9 @@ struct steer_dp {
 	uint16_t min_mtu;          /* smallest MTU of the enabled ports */
 	struct steer_port port[STEER_MAX_PORTS];
 	rte_spinlock_t txq_lock[STEER_MAX_PORTS][STEER_MAX_QUEUES];
+	/* The control thread, while it waits for exceptions (idle.h): lcores
+	 * that hand it one wake it. A line of its own, read-mostly. */
+	struct steer_kick ctl_kick __rte_cache_aligned;
 };
 
 /* Counters of one lcore: written only by it, read by Go on scrape. */
@@ -272,11 +281,8 @@ struct steer_lcore {
 	struct rte_epoll_event kick_ev; /* interrupt: kick_fd in the thread's epoll */
 	struct steer_counters c;
 	/* Read by the lcores and threads that wake it: a line of its own, so
-	 * the loop's writes never take it from them. */
-	struct {
-		uint32_t asleep;   /* 1 while it waits */
-		int fd;            /* eventfd that wakes it, -1: none (busy) */
-	} kick __rte_cache_aligned;
+	 * the loop's writes never take it from them. fd -1: busy, never waits. */
+	struct steer_kick kick __rte_cache_aligned;
 } __rte_cache_aligned;
 
 /* setup.c: building and freeing, from the control thread. */

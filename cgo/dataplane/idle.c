@@ -136,10 +136,9 @@ steer_idle(struct steer_lcore *lc, uint64_t now)
 		rte_pause();
 		return 0;
 	}
-	__atomic_store_n(&lc->kick.asleep, 1, __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	steer_kick_wait_begin(&lc->kick);
 	if (work_pending(lc)) {
-		__atomic_store_n(&lc->kick.asleep, 0, __ATOMIC_RELAXED);
+		steer_kick_wait_end(&lc->kick);
 		return 0;
 	}
 	uint64_t t0 = rte_rdtsc();
@@ -148,7 +147,7 @@ steer_idle(struct steer_lcore *lc, uint64_t now)
 		wait_interrupt(lc);
 	else
 		wait_adaptive(lc);
-	__atomic_store_n(&lc->kick.asleep, 0, __ATOMIC_RELAXED);
+	steer_kick_wait_end(&lc->kick);
 	rte_rcu_qsbr_thread_online(dp->qsv, lc->rcu_id);
 	lc->c.asleep_cycles += rte_rdtsc() - t0;
 	lc->c.sleeps++;

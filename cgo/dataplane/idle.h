@@ -29,21 +29,44 @@
 #define STEER_SLEEP_MIN_NS 4000
 #define STEER_INTR_TIMEOUT_MS 10
 
-/* Wake lc if it waits. The caller has just made work for it (a ring
- * enqueue, a control frame, quit): the fence orders that before reading
- * asleep, as the sleeper orders setting asleep before looking for work, so
- * one of the two always sees the other. */
+/* Wake k's waiter if it waits. The caller has just made work for it (a
+ * ring enqueue, a control frame, quit): the fence orders that before
+ * reading asleep, as the waiter orders setting asleep before looking for
+ * work (steer_kick_wait_begin), so one of the two always sees the other. */
+static inline void
+steer_kick(struct steer_kick *k)
+{
+	if (k->fd < 0)
+		return;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (unlikely(__atomic_load_n(&k->asleep, __ATOMIC_RELAXED))) {
+		uint64_t one = 1;
+		ssize_t r = write(k->fd, &one, sizeof(one));
+		(void)r; /* the counter saturating is a wake-up too */
+	}
+}
+
+/* The waiter's half: announce the wait; then look for work once more, and
+ * block only if there is none. */
+static inline void
+steer_kick_wait_begin(struct steer_kick *k)
+{
+	__atomic_store_n(&k->asleep, 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+static inline void
+steer_kick_wait_end(struct steer_kick *k)
+{
+	__atomic_store_n(&k->asleep, 0, __ATOMIC_RELAXED);
+}
+
+/* Wake lcore lc if it sleeps. */
 static inline void
 steer_wake(struct steer_lcore *lc)
 {
-	if (lc == NULL || lc->kick.fd < 0)
-		return;
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (unlikely(__atomic_load_n(&lc->kick.asleep, __ATOMIC_RELAXED))) {
-		uint64_t one = 1;
-		ssize_t r = write(lc->kick.fd, &one, sizeof(one));
-		(void)r; /* the counter saturating is a wake-up too */
-	}
+	if (lc != NULL)
+		steer_kick(&lc->kick);
 }
 
 /* poll.c, on the lcore itself. */

@@ -3,12 +3,16 @@ package dataplane
 /*
 #include <stdlib.h>
 #include "dataplane.h"
+#include "idle.h"
 */
 import "C"
 
 import (
 	"errors"
 	"fmt"
+	"os"
+	"syscall"
+	"time"
 	"unsafe"
 
 	"github.com/steer-router/steer/pkg/fwd"
@@ -42,6 +46,54 @@ func (d *Dataplane) SetControl(exc []unsafe.Pointer, ctlTx unsafe.Pointer) error
 		}
 	}
 	return errors.New("dataplane: no lcore has TX queues to send the control thread's frames")
+}
+
+// WaitExceptions blocks the control thread until an lcore hands it an
+// exception, stop is closed or timeout passes, so an idle control thread
+// wakes for its timers only. pending looks for exceptions already waiting,
+// after the wait is announced: one that came before is not missed.
+func (d *Dataplane) WaitExceptions(timeout time.Duration, stop <-chan struct{}, pending func() bool) {
+	C.steer_kick_wait_begin(&d.dp.ctl_kick)
+	defer C.steer_kick_wait_end(&d.dp.ctl_kick)
+	if pending() {
+		return
+	}
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-stop:
+	case <-d.ctlWake:
+	case <-t.C:
+	}
+}
+
+// watchControlKick turns the control kick eventfd's wake-ups into a
+// channel (the netpoller reads it: no thread waits). It ends when Free
+// closes the file.
+func (d *Dataplane) watchControlKick() error {
+	fd, err := syscall.Dup(int(d.dp.ctl_kick.fd))
+	if err != nil {
+		return fmt.Errorf("dataplane: the control kick eventfd: %w", err)
+	}
+	if err := syscall.SetNonblock(fd, true); err != nil {
+		syscall.Close(fd)
+		return err
+	}
+	d.ctlKick = os.NewFile(uintptr(fd), "steer-control-kick")
+	d.ctlWake = make(chan struct{}, 1)
+	go func() {
+		var b [8]byte
+		for {
+			if _, err := d.ctlKick.Read(b[:]); err != nil {
+				return
+			}
+			select {
+			case d.ctlWake <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	return nil
 }
 
 // ControlLcore is the lcore that sends the control thread's frames.
@@ -96,6 +148,16 @@ func (e *Exceptions) Take(n int) []fwd.Exception {
 		}
 	}
 	return out
+}
+
+// Pending says whether an exception waits in a ring.
+func (e *Exceptions) Pending() bool {
+	for _, r := range e.rings {
+		if C.rte_ring_count(r) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // Free releases the copy buffer.

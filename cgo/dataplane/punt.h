@@ -10,6 +10,7 @@
 #include <rte_ring.h>
 
 #include "dataplane.h"
+#include "idle.h"
 
 struct burst_rest {
 	uint16_t n_slow, n_dead;
@@ -39,6 +40,8 @@ rest_flush(struct steer_lcore *lc, struct burst_rest *r)
 	if (n > 0) {
 		if (likely(lc->exc != NULL))
 			sent = (uint16_t)rte_ring_sp_enqueue_burst(lc->exc, (void *const *)r->slow, n, NULL);
+		if (sent > 0)
+			steer_kick(&lc->dp->ctl_kick);
 		if (unlikely(sent < n)) {
 			lc->c.exc_full += n - sent;
 			rte_pktmbuf_free_bulk(&r->slow[sent], n - sent);

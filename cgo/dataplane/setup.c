@@ -37,6 +37,13 @@ steer_dp_create(uint32_t nh_cap, int socket)
 		return NULL;
 	}
 	dp->drain_tsc = (rte_get_tsc_hz() + 9999) / 10000; /* 100 us */
+	dp->ctl_kick.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (dp->ctl_kick.fd < 0) {
+		rte_free(dp->qsv);
+		rte_free(dp->fib.nh);
+		rte_free(dp);
+		return NULL;
+	}
 	for (int p = 0; p < STEER_MAX_PORTS; p++)
 		for (int q = 0; q < STEER_MAX_QUEUES; q++)
 			rte_spinlock_init(&dp->txq_lock[p][q]);
@@ -48,6 +55,8 @@ steer_dp_free(struct steer_dp *dp)
 {
 	if (dp == NULL)
 		return;
+	if (dp->ctl_kick.fd >= 0)
+		close(dp->ctl_kick.fd);
 	rte_free(dp->fib.nh);
 	rte_free(dp->qsv);
 	rte_free(dp);

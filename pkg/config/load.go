@@ -107,7 +107,7 @@ var defaults = map[string]any{
 	"eal.memory_mb":                512,
 	"eal.file_prefix":              "steer",
 	"poll.mode":                    "adaptive",
-	"poll.max_sleep":               "500us",
+	"poll.max_sleep":               "2ms",
 	"mempool.mbufs":                0, // computed from queues and lcores at start
 	"mempool.cache":                256,
 	"mempool.data_room":            2176,

@@ -32,7 +32,7 @@ func TestDefaults(t *testing.T) {
 			MTU: 1500, Steering: "auto", Addresses: []string{"10.0.0.1/24"}, Prefixes: cfg.Ports[0].Prefixes,
 		}},
 		Lcores:  []Lcore{{Lcore: 1, Rx: []RxQueue{{Port: "lan", Queue: 0}}, PollMode: "adaptive"}},
-		Poll:    Poll{Mode: "adaptive", MaxSleep: "500us", Sleep: 500 * time.Microsecond},
+		Poll:    Poll{Mode: "adaptive", MaxSleep: "2ms", Sleep: 2 * time.Millisecond},
 		Mempool: Mempool{Mbufs: 0, Cache: 256, DataRoom: 2176},
 		Distributor: Distributor{RingSize: 1024, RetaSize: 128, Burst: 32, OnFull: "drop", MaxStall: "100us", Hash: "auto",
 			Balance: Balance{Mode: "auto", Interval: "500ms", Busy: 0.9, MinGain: 0.05, Hold: "2s",

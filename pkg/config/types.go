@@ -96,7 +96,7 @@ type Lcore struct {
 // run of empty polls; interrupt blocks on the NIC's RX interrupts.
 type Poll struct {
 	Mode     string `mapstructure:"mode"`      // the default of lcores[].poll
-	MaxSleep string `mapstructure:"max_sleep"` // adaptive: the longest sleep ("500us")
+	MaxSleep string `mapstructure:"max_sleep"` // adaptive: the longest sleep ("2ms")
 
 	Sleep time.Duration `mapstructure:"-"` // derived from MaxSleep
 }

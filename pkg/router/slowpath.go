@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"time"
 	"unsafe"
 
 	"go.uber.org/zap"
@@ -145,6 +146,10 @@ func (s *slowPath) free() error {
 type slowEnv struct{ r *Router }
 
 func (e slowEnv) Take(n int) []fwd.Exception { return e.r.slow.exc.Take(n) }
+
+func (e slowEnv) Idle(d time.Duration, stop <-chan struct{}) {
+	e.r.dp.WaitExceptions(d, stop, e.r.slow.exc.Pending)
+}
 
 func (e slowEnv) Send(port int, frame []byte) error {
 	return e.r.dp.Send(e.r.pool.Ptr(), uint16(port), frame)

@@ -49,6 +49,10 @@ type Env interface {
 	Lookup(dst netip.Addr) (fwd.NextHop, bool)
 	// LinkUp reports a port's link state.
 	LinkUp(port int) bool
+	// Idle blocks until an exception may have arrived (an lcore wakes
+	// the control thread when it hands one over), stop is closed, or d
+	// passes: an idle control thread wakes only for its timers.
+	Idle(d time.Duration, stop <-chan struct{})
 }
 
 // Config tunes the slow path.
@@ -66,14 +70,12 @@ type Config struct {
 
 // tick is how often the loop wakes while exceptions arrive: the latency of
 // an answer and the granularity of the rate limit. After idleAfter empty
-// ticks it wakes every idleTick instead. Measured on an idle steer, all
-// its non-lcore threads: 4.2% of a CPU with a 1 ms timer, 2.6% with 4 ms,
-// 0.4% with 50 ms. A distributor worker sharing the main lcore's CPU pays
-// that in ring overflows; the first answer after a quiet spell waits at
-// most idleTick.
+// ticks it waits in Env.Idle instead, woken by the next exception or its
+// next timer (neighTick). Measured on an idle steer, all its non-lcore
+// threads: 4.2% of a CPU with a 1 ms timer, 2.6% with 4 ms, 0.4% with
+// 50 ms; a distributor worker sharing the main lcore's CPU pays that too.
 const (
 	tick      = time.Millisecond
-	idleTick  = 4 * time.Millisecond
 	idleAfter = 100
 )
 
@@ -148,8 +150,8 @@ func (s *SlowPath) onLink(port int, ip netip.Addr) bool {
 // cached an old MAC for them learn the new one.
 func (s *SlowPath) Run(stop <-chan struct{}) {
 	s.announce()
-	interval, empty := tick, 0
-	t := time.NewTimer(interval)
+	empty := 0
+	t := time.NewTimer(tick)
 	defer t.Stop()
 	lastNeigh, lastLink := time.Now(), time.Now()
 	up := map[int]bool{}
@@ -157,31 +159,46 @@ func (s *SlowPath) Run(stop <-chan struct{}) {
 		up[id] = s.env.LinkUp(id)
 	}
 	for {
+		var now time.Time
+		if empty >= idleAfter {
+			// Quiet: sleep until an lcore hands over an exception or the
+			// neighbour timers are due.
+			s.env.Idle(time.Until(lastNeigh.Add(neighTick)), stop)
+			now = time.Now()
+		} else {
+			select {
+			case <-stop:
+				return
+			case now = <-t.C:
+			}
+		}
 		select {
 		case <-stop:
 			return
-		case now := <-t.C:
-			// At most rate x interval: what the rings hold beyond that
-			// waits, and what they cannot hold the fast path frees.
-			taken := s.env.Take(max(s.cfg.Rate*int(interval/time.Microsecond)/1e6, 1))
-			for _, e := range taken {
-				s.handle(e)
-			}
-			if len(taken) > 0 {
-				interval, empty = tick, 0
-			} else if empty++; empty >= idleAfter {
-				interval = idleTick
-			}
-			if now.Sub(lastNeigh) >= neighTick {
-				s.nt.Tick()
-				lastNeigh = now
-			}
-			s.hostUnreachable()
-			if now.Sub(lastLink) >= linkTick {
-				s.watchLinks(up)
-				lastLink = now
-			}
-			t.Reset(interval)
+		default:
+		}
+		// At most rate x tick: what the rings hold beyond that waits, and
+		// what they cannot hold the fast path frees.
+		taken := s.env.Take(max(s.cfg.Rate*int(tick/time.Microsecond)/1e6, 1))
+		for _, e := range taken {
+			s.handle(e)
+		}
+		if len(taken) > 0 {
+			empty = 0
+		} else {
+			empty++
+		}
+		if now.Sub(lastNeigh) >= neighTick {
+			s.nt.Tick()
+			lastNeigh = now
+		}
+		s.hostUnreachable()
+		if now.Sub(lastLink) >= linkTick {
+			s.watchLinks(up)
+			lastLink = now
+		}
+		if empty < idleAfter {
+			t.Reset(tick)
 		}
 	}
 }

@@ -90,11 +90,41 @@ type fakeEnv struct {
 	sendErr error
 	down    map[int]bool  // ports whose link is down
 	notify  chan struct{} // if set, signalled (non-blocking) on each Send
+	wake    chan struct{} // inject wakes Idle, as an lcore's exception does
+	idles   int           // Idle calls
+	takes   int           // Take calls
+}
+
+func (f *fakeEnv) counts() (idles, takes int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.idles, f.takes
+}
+
+func (f *fakeEnv) Idle(d time.Duration, stop <-chan struct{}) {
+	f.mu.Lock()
+	f.idles++
+	if f.wake == nil {
+		f.wake = make(chan struct{}, 1)
+	}
+	wake, pending := f.wake, len(f.queue) > 0
+	f.mu.Unlock()
+	if pending {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-stop:
+	case <-wake:
+	case <-t.C:
+	}
 }
 
 func (f *fakeEnv) Take(n int) []fwd.Exception {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.takes++
 	n = min(n, len(f.queue))
 	out := f.queue[:n:n]
 	f.queue = f.queue[n:]
@@ -144,7 +174,23 @@ func (f *fakeEnv) take() []sentFrame {
 	return out
 }
 
+func (f *fakeEnv) peek() []sentFrame {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.sent)
+}
+
 func (f *fakeEnv) inject(e fwd.Exception) {
+	defer func() {
+		f.mu.Lock()
+		if f.wake != nil {
+			select {
+			case f.wake <- struct{}{}:
+			default:
+			}
+		}
+		f.mu.Unlock()
+	}()
 	f.mu.Lock()
 	f.queue = append(f.queue, e)
 	f.mu.Unlock()
@@ -1396,5 +1442,40 @@ func TestWatchLinks(t *testing.T) {
 	h.sent(0)
 	if st := h.s.Stats(); st.ARP.GratuitousSent != 2 {
 		t.Errorf("stats %+v", st.ARP)
+	}
+}
+
+// TestRunSleepsWhenIdle: with nothing to do the control thread stops
+// ticking and waits in Env.Idle (about one wake-up per neighbour timer, not
+// one per millisecond), and an exception wakes it at once: the ARP request
+// is answered long before the next timer.
+func TestRunSleepsWhenIdle(t *testing.T) {
+	h := newHarness(t, defaultConfig())
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() { h.s.Run(stop); close(done) }()
+	defer func() { close(stop); <-done }()
+	deadline := time.Now().Add(2 * time.Second)
+	for idles, _ := h.env.counts(); idles == 0; idles, _ = h.env.counts() {
+		if time.Now().After(deadline) {
+			t.Fatal("the control thread never went idle")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	h.env.take() // the start-up announcements
+	_, takes0 := h.env.counts()
+	start := time.Now()
+	for time.Since(start) < 300*time.Millisecond {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, takes := h.env.counts(); takes-takes0 > 10 {
+		t.Errorf("%d ring reads in 300 ms of quiet, want a few (it should sleep)", takes-takes0)
+	}
+	start = time.Now()
+	h.env.inject(fwd.Exception{Reason: reasonOf(t, "arp"), Port: 0, Frame: arp.Request(macA, hostA, ip0, nil)})
+	for len(h.env.peek()) == 0 {
+		if time.Since(start) > 50*time.Millisecond {
+			t.Fatalf("no ARP reply 50 ms after the request: the idle control thread was not woken")
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
