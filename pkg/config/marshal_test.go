@@ -68,7 +68,7 @@ func TestMarshalEverySection(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Parse(base): %v", err)
 	}
-	c.EAL.Args = []string{"--log-level=8", "yes", "0x10", "#not a comment", "a: b"} // strings YAML must quote
+	c.EAL.Args = []string{"--log-level=8", "--trace", "yes", "--base-virtaddr", "0x10", "--trace-dir", "#not a comment", "--huge-dir", "a: b"} // values YAML must quote
 	c.Metrics.Token = "null"
 	y := roundTrip(t, c)
 	y2, _ := Marshal(c)

@@ -36,9 +36,6 @@ var (
 	filePrefix = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 )
 
-// reservedArgs are the EAL options steer derives from eal.* and ports.
-var reservedArgs = []string{"-l", "--lcores", "--main-lcore", "--file-prefix", "--no-huge", "-m", "--vdev", "-a", "--allow"}
-
 type validator struct {
 	dir       string // a relative routes_file is read from here ("": the working directory)
 	ps        Problems
@@ -105,33 +102,9 @@ func (v *validator) eal(c *Config) {
 	case !filePrefix.MatchString(e.FilePrefix):
 		v.add("eal.file_prefix", e.FilePrefix, "only letters, digits, '_' and '-' are allowed")
 	}
-	for i, a := range e.Args {
-		f := fmt.Sprintf("eal.args[%d]", i)
-		switch {
-		case a == "":
-			v.add(f, "", "empty argument")
-		case reservedArg(a):
-			v.add(f, a, "set by steer from eal.* / ports; remove it")
-		}
+	for _, p := range checkEALArgs(e.Args) {
+		v.add(fmt.Sprintf("eal.args[%d]", p.i), p.value, "%s", p.msg)
 	}
-}
-
-// reservedArg reports whether a is one of reservedArgs, alone ("-m"), with
-// "=value" ("--file-prefix=x") or, for short options, glued to its value ("-m512").
-func reservedArg(a string) bool {
-	for _, r := range reservedArgs {
-		switch {
-		case a == r:
-			return true
-		case strings.HasPrefix(r, "--"):
-			if strings.HasPrefix(a, r+"=") {
-				return true
-			}
-		case strings.HasPrefix(a, r) && !strings.HasPrefix(a, "--"):
-			return true
-		}
-	}
-	return false
 }
 
 func (v *validator) ports(c *Config) {

@@ -80,7 +80,7 @@ func TestRules(t *testing.T) {
 		{name: "file prefix too long", sets: []kv{s("eal.file_prefix", strings.Repeat("x", 33))}, field: "eal.file_prefix", msg: "32"},
 		// eal.args
 		{name: "arg empty", sets: []kv{s("eal.args", []any{"--log-level=8", ""})}, field: "eal.args[1]", msg: "empty"},
-		{name: "arg -l", sets: []kv{s("eal.args", []any{"-l", "0-1"})}, field: "eal.args[0]", msg: "set by steer from eal.* / ports; remove it", value: "-l"},
+		{name: "arg -l", sets: []kv{s("eal.args", []any{"-l", "0-1"})}, field: "eal.args[0]", msg: "set by steer from eal.lcores", value: "-l"},
 		{name: "arg -l glued", sets: []kv{s("eal.args", []any{"-l0-1"})}, field: "eal.args[0]", msg: "set by steer"},
 		{name: "arg --lcores", sets: []kv{s("eal.args", []any{"--lcores=0@0"})}, field: "eal.args[0]", msg: "set by steer"},
 		{name: "arg --main-lcore", sets: []kv{s("eal.args", []any{"--no-telemetry", "--main-lcore"})}, field: "eal.args[1]", msg: "set by steer"},
@@ -274,7 +274,7 @@ func TestValidVariants(t *testing.T) {
 		{"memory small with hugepages", []kv{s("eal.huge", true), s("eal.memory_mb", 32)}},
 		{"memory max", []kv{s("eal.memory_mb", 65536)}},
 		{"file prefix 32", []kv{s("eal.file_prefix", strings.Repeat("a", 32))}},
-		{"arg -n allowed", []kv{s("eal.args", []any{"-n", "4", "--no-pci", "--log-level=lib.eal:debug"})}},
+		{"arg -n allowed", []kv{s("eal.args", []any{"-n", "4", "--log-level=lib.eal:debug", "--iova-mode", "va", "-r2", "--force-max=512"})}},
 		{"pci without domain", []kv{s("ports[0].device", "03:00.0")}},
 		{"pci upper case", []kv{s("ports[0].device", "0000:AF:1F.7")}},
 		{"vdev tap", []kv{s("ports[1].device", "net_tap0,iface=st0")}},
