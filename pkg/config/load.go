@@ -51,9 +51,9 @@ func parse(yamlBytes []byte, dir string) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	defaultListKeys(settings)
 	cfg := &Config{}
 	probs := decode(settings, cfg)
-	applyListDefaults(cfg)
 	probs = append(probs, withoutFollowOns(cfg.validate(dir), probs)...)
 	if len(probs) > 0 {
 		return nil, probs
@@ -140,16 +140,12 @@ var defaults = map[string]any{
 	"log.format":                   "auto",
 }
 
-// Defaults for list elements, which viper cannot default: applied on the
-// decoded struct, where 0 and "" mean unset.
-const (
-	defRxQueues = 1
-	defTxQueues = 1
-	defRxDesc   = 1024
-	defTxDesc   = 1024
-	defMTU      = 1500
-	defSteering = "auto"
-)
+// Defaults for the keys of a port, which viper cannot default (it defaults
+// scalars, not the elements of a list): applied to the settings before
+// decoding, for keys the port leaves out.
+var portDefaults = map[string]any{
+	"rx_queues": 1, "tx_queues": 1, "rx_desc": 1024, "tx_desc": 1024, "mtu": 1500, "steering": "auto",
+}
 
 func setDefaults(v *viper.Viper) {
 	for k, val := range defaults {
@@ -157,26 +153,19 @@ func setDefaults(v *viper.Viper) {
 	}
 }
 
-func applyListDefaults(c *Config) {
-	for i := range c.Ports {
-		p := &c.Ports[i]
-		if p.RxQueues == 0 {
-			p.RxQueues = defRxQueues
+// defaultListKeys gives each port the keys it leaves out, before decoding,
+// so a value given explicitly (mtu: 0) is validated, not defaulted.
+func defaultListKeys(settings map[string]any) {
+	ports, _ := settings["ports"].([]any)
+	for _, p := range ports {
+		m, ok := p.(map[string]any)
+		if !ok {
+			continue // decode names it
 		}
-		if p.TxQueues == 0 {
-			p.TxQueues = defTxQueues
-		}
-		if p.RxDesc == 0 {
-			p.RxDesc = defRxDesc
-		}
-		if p.TxDesc == 0 {
-			p.TxDesc = defTxDesc
-		}
-		if p.MTU == 0 {
-			p.MTU = defMTU
-		}
-		if p.Steering == "" {
-			p.Steering = defSteering
+		for k, v := range portDefaults {
+			if _, set := m[k]; !set {
+				m[k] = v
+			}
 		}
 	}
 }

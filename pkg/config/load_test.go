@@ -58,21 +58,27 @@ func TestDefaults(t *testing.T) {
 // Explicit values that equal the zero value are kept where zero is valid,
 // and per-port zeros mean "unset".
 func TestDefaultsExplicitZero(t *testing.T) {
-	y := strings.Replace(minimal, `lcores: "0-1"`, "lcores: \"0-1\"\n  huge: false\n  memory_mb: 64", 1)
+	y := strings.Replace(minimal, `lcores: "0-1"`, "lcores: \"0-1\"\n  huge: false\n  memory_mb: 160", 1)
 	cfg := mustParse(t, []byte(y+"mempool: {cache: 0}\nmetrics: {listen: \"\"}\n"))
 	if cfg.Mempool.Cache != 0 || cfg.Mempool.DataRoom != 2176 {
 		t.Errorf("mempool = %+v, want cache 0 kept, data_room defaulted", cfg.Mempool)
 	}
-	if cfg.EAL.Huge || cfg.EAL.MemoryMB != 64 || cfg.EAL.FilePrefix != "steer" {
+	if cfg.EAL.Huge || cfg.EAL.MemoryMB != 160 || cfg.EAL.FilePrefix != "steer" {
 		t.Errorf("eal = %+v", cfg.EAL)
 	}
 	if cfg.Metrics.Listen != "" {
 		t.Errorf("metrics.listen = %q, want empty (disabled) kept", cfg.Metrics.Listen)
 	}
 
-	cfg = mustParse(t, []byte(strings.Replace(minimal, "device: net_null0", "device: net_null0\n    rx_queues: 0\n    mtu: 0\n    steering: \"\"", 1)))
-	if p := cfg.Ports[0]; p.RxQueues != 1 || p.MTU != 1500 || p.Steering != "auto" {
-		t.Errorf("port zeros not defaulted: %+v", p)
+	// In a port, a key left out takes its default, a zero given is checked.
+	_, err := Parse([]byte(strings.Replace(minimal, "device: net_null0", "device: net_null0\n    rx_queues: 0\n    mtu: 0\n    steering: \"\"", 1)))
+	for _, f := range []string{"ports[0].rx_queues", "ports[0].mtu", "ports[0].steering"} {
+		if err == nil || !strings.Contains(err.Error(), f) {
+			t.Errorf("explicit zeros: %v, want a problem at %s", err, f)
+		}
+	}
+	if p := DefaultPort(); p.RxQueues != 1 || p.TxQueues != 1 || p.MTU != 1500 || p.RxDesc != 1024 || p.Steering != "auto" {
+		t.Errorf("DefaultPort %+v", p)
 	}
 }
 

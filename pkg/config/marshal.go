@@ -30,8 +30,12 @@ func Defaults() *Config {
 // that sets only its name, device and addresses (queues, descriptors, MTU,
 // steering).
 func DefaultPort() Port {
-	c := &Config{Ports: make([]Port, 1)}
-	applyListDefaults(c)
+	settings := map[string]any{"ports": []any{map[string]any{}}}
+	defaultListKeys(settings)
+	c := &Config{}
+	if probs := decode(settings, c); len(probs) > 0 {
+		panic("config: the port defaults do not decode: " + probs.Error()) // a bug in this package
+	}
 	return c.Ports[0]
 }
 

@@ -69,6 +69,7 @@ func (c *Config) validate(dir string) Problems {
 	v.slowPath(c)
 	v.metrics(c)
 	v.log(c)
+	v.memoryFits(c) // last: it stays quiet when a field it depends on has a problem
 	return v.ps
 }
 

@@ -181,6 +181,8 @@ func TestRules(t *testing.T) {
 		{name: "slow ring not power of two", sets: []kv{s("slow_path.ring_size", 1000)}, field: "slow_path.ring_size", msg: "power of two 64..65536", value: "1000"},
 		{name: "slow rate too low", sets: []kv{s("slow_path.rate", 10)}, field: "slow_path.rate", msg: "100..10000000", value: "10"},
 		{name: "fib max routes too low", sets: []kv{s("fib.max_routes", 10)}, field: "fib.max_routes", msg: "64..16777216", value: "10"},
+		{name: "memory too small for the pool", sets: []kv{s("mempool.mbufs", 131071)}, field: "eal.memory_mb", msg: "mempool.mbufs 131071", value: "256"},
+		{name: "memory too small for the FIB", sets: []kv{s("fib.tbl8_groups", 1<<18)}, field: "eal.memory_mb", msg: "FIB 324 MB"},
 		{name: "fib tbl8 groups too many", sets: []kv{s("fib.tbl8_groups", 1<<21)}, field: "fib.tbl8_groups", msg: "16..1048576", value: "2097152"},
 		{name: "arp duration garbage", sets: []kv{s("arp.reachable_time", "soon")}, field: "arp.reachable_time", msg: "must be a duration", value: "soon"},
 		{name: "arp retrans too short", sets: []kv{s("arp.retrans_time", "1ms")}, field: "arp.retrans_time", msg: "10ms..1m0s"},
@@ -285,7 +287,7 @@ func TestValidVariants(t *testing.T) {
 		{"address /31 and /32", []kv{s("ports[0].addresses", []any{"10.0.0.1/24", "10.0.1.0/31", "10.0.2.7/32"})}},
 		{"address /8", []kv{s("ports[0].addresses", []any{"10.0.0.1/8"}), s("routes[0].prefix", "172.16.0.0/12")}},
 		{"same-port secondary in one subnet", []kv{s("ports[0].addresses", []any{"10.0.0.1/24", "10.0.0.9/24"})}},
-		{"mempool limits", []kv{s("mempool.mbufs", 16777215), s("mempool.cache", 512), s("mempool.data_room", 65535)}},
+		{"mempool limits", []kv{s("eal.huge", true), s("mempool.mbufs", 16777215), s("mempool.cache", 512), s("mempool.data_room", 65535)}},
 		{"mempool computed, no cache", []kv{s("mempool.mbufs", 0), s("mempool.cache", 0), s("mempool.data_room", 1024)}},
 		{"distributor limits", []kv{s("distributor.ring_size", 65536), s("distributor.reta_size", 1), s("distributor.burst", 32), s("distributor.on_full", "drop")}},
 		{"distributor limits low", []kv{s("distributor.ring_size", 64), s("distributor.reta_size", 4096), s("distributor.burst", 1)}},
@@ -399,10 +401,11 @@ func TestDerivedOnlyWhenValid(t *testing.T) {
 	set(t, tree, "ports[0].addresses[1]", "10.0.1.0/24")
 	cfg := &Config{}
 	// Decode without validating, then validate by hand.
-	if ps := decode(mustSettings(t, yamlOf(t, tree)), cfg); ps != nil {
+	settings := mustSettings(t, yamlOf(t, tree))
+	defaultListKeys(settings)
+	if ps := decode(settings, cfg); ps != nil {
 		t.Fatal(ps)
 	}
-	applyListDefaults(cfg)
 	ps := cfg.Validate()
 	if len(ps) != 4 {
 		t.Fatalf("want 4 problems, got:\n%s", dump(ps))

@@ -40,7 +40,7 @@ func ParsePrefix(s string) (netip.Prefix, error) {
 }
 
 // ParseRoutePrefix parses the destination of a route: an IPv4 prefix
-// without host bits.
+// without host bits, not inside a range the fast path never looks up.
 func ParseRoutePrefix(s string) (netip.Prefix, error) {
 	p, err := ParsePrefix(s)
 	if err != nil {
@@ -49,7 +49,35 @@ func ParseRoutePrefix(s string) (netip.Prefix, error) {
 	if p != p.Masked() {
 		return netip.Prefix{}, fmt.Errorf("host bits set; did you mean %q?", p.Masked().String())
 	}
+	if why, dead := Unroutable(p); dead {
+		return netip.Prefix{}, errors.New(why)
+	}
 	return p, nil
+}
+
+// unroutable are the destinations the fast path drops or keeps before any
+// FIB lookup (RFC 1812 5.3.7, 4.2.2.11; 255.255.255.255 is for the router
+// itself, 5.3.5.1).
+var unroutable = []struct {
+	net  netip.Prefix
+	what string
+}{
+	{netip.MustParsePrefix("0.0.0.0/8"), "\"this network\" 0.0.0.0/8"},
+	{netip.MustParsePrefix("127.0.0.0/8"), "loopback 127.0.0.0/8"},
+	{netip.MustParsePrefix("224.0.0.0/4"), "multicast 224.0.0.0/4"},
+	{netip.MustParsePrefix("240.0.0.0/4"), "reserved 240.0.0.0/4 (and the limited broadcast)"},
+}
+
+// Unroutable says whether every destination of p lies in a range the fast
+// path never forwards to, and why. A prefix that only covers such a range
+// (0.0.0.0/0) is routable: it routes the rest.
+func Unroutable(p netip.Prefix) (string, bool) {
+	for _, u := range unroutable {
+		if p.Bits() >= u.net.Bits() && u.net.Contains(p.Addr()) {
+			return fmt.Sprintf("inside %s: the fast path drops those destinations before any lookup (RFC 1812 5.3.7), so the route could never be used", u.what), true
+		}
+	}
+	return "", false
 }
 
 // ParseAddr parses an IPv4 address ("10.0.0.2").

@@ -125,3 +125,19 @@ func TestClaimed(t *testing.T) {
 		t.Errorf("OnLink: %d %v", p, ok)
 	}
 }
+
+// TestUnroutable: a route inside a range the fast path never looks up is
+// refused; one that merely covers such a range routes the rest.
+func TestUnroutable(t *testing.T) {
+	for _, s := range []string{"127.0.0.0/8", "127.1.0.0/16", "0.1.0.0/16", "0.0.0.0/8", "224.0.0.0/4",
+		"239.1.2.0/24", "240.0.0.0/4", "250.0.0.0/8", "255.255.255.255/32"} {
+		if _, err := ParseRoutePrefix(s); err == nil || !strings.Contains(err.Error(), "before any lookup") {
+			t.Errorf("%s: %v, want refused", s, err)
+		}
+	}
+	for _, s := range []string{"0.0.0.0/0", "128.0.0.0/1", "192.0.0.0/2", "198.51.100.0/24", "1.0.0.0/8", "223.255.255.0/24"} {
+		if _, err := ParseRoutePrefix(s); err != nil {
+			t.Errorf("%s: %v, want accepted", s, err)
+		}
+	}
+}

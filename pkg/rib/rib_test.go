@@ -199,6 +199,9 @@ func TestOwnEntriesStay(t *testing.T) {
 		{StaticRoute{pfx("198.51.100.0/24"), ip("10.0.0.255")}, "via", "network or broadcast"},
 		{StaticRoute{pfx("198.51.100.0/24"), ip("192.0.2.1")}, "via", "not on a connected subnet"},
 		{StaticRoute{pfx("198.51.100.1/24"), ip("10.0.0.2")}, "prefix", "host bits set"},
+		{StaticRoute{pfx("127.0.0.0/8"), ip("10.0.0.2")}, "prefix", "before any lookup"},
+		{StaticRoute{pfx("224.0.0.0/4"), ip("10.0.0.2")}, "prefix", "before any lookup"},
+		{StaticRoute{pfx("255.255.255.255/32"), ip("10.0.0.2")}, "prefix", "before any lookup"},
 	} {
 		err := tab.AddStatic(c.r)
 		fe, ok := field.Of(err)

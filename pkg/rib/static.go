@@ -7,6 +7,7 @@ import (
 	"net/netip"
 
 	"github.com/steer-router/steer/pkg/field"
+	"github.com/steer-router/steer/pkg/inet"
 )
 
 // checkPrefix validates a static route's prefix: canonical IPv4, and not
@@ -17,6 +18,9 @@ func (t *Table) checkPrefix(p netip.Prefix) error {
 		return field.Errorf("prefix", p.String(), "not an IPv4 prefix")
 	case p != p.Masked():
 		return field.Errorf("prefix", p.String(), "host bits set; did you mean %q?", p.Masked().String())
+	}
+	if why, dead := inet.Unroutable(p); dead {
+		return field.Errorf("prefix", p.String(), "%s", why)
 	}
 	if why, claimed := t.addrs.Claimed(p); claimed {
 		return field.Errorf("prefix", p.String(), "%s; steer routes it itself", why)

@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/steer-router/steer/cgo/dpdk/mempool"
-	"github.com/steer-router/steer/pkg/fwd"
 )
 
 // createPool makes the one mbuf pool, on the first port's NUMA socket.
@@ -18,37 +17,5 @@ func (r *Router) createPool() error {
 	return nil
 }
 
-// poolSize is mempool.mbufs, or enough for every descriptor, every lcore's
-// TX buffers and in-flight bursts, and the per-lcore caches, rounded to 2^n-1
-// (the size rte_mempool uses best).
-func (r *Router) poolSize() int {
-	if r.cfg.Mempool.Mbufs > 0 {
-		return r.cfg.Mempool.Mbufs
-	}
-	n := 0
-	for _, p := range r.cfg.Ports {
-		n += p.RxQueues*p.RxDesc + p.TxQueues*p.TxDesc
-	}
-	lcores := len(r.cfg.Lcores) + 1
-	n += lcores * (fwd.Burst*(len(r.cfg.Ports)*fwd.MaxQueues/8+2) + r.cfg.Mempool.Cache*3/2)
-	// Distributor rings: every (RX lcore, worker) pair may hold a full ring.
-	if r.hasWorkers() {
-		rxLcores, workers := 0, 0
-		for _, lc := range r.cfg.Lcores {
-			if len(lc.Rx) > 0 {
-				rxLcores++
-			}
-			if lc.Worker {
-				workers++
-			}
-		}
-		n += rxLcores * workers * r.cfg.Distributor.RingSize
-	}
-	// Exception rings and the control TX ring may be full.
-	n += len(r.cfg.Lcores)*r.cfg.SlowPath.RingSize + ctlRingSize
-	size := 1
-	for size-1 < n {
-		size <<= 1
-	}
-	return size - 1
-}
+// poolSize is the pool's size in mbufs (config.PoolMbufs).
+func (r *Router) poolSize() int { return r.cfg.PoolMbufs() }

@@ -12,13 +12,14 @@ import (
 	"github.com/steer-router/steer/cgo/dataplane"
 	"github.com/steer-router/steer/cgo/dpdk/eal"
 	"github.com/steer-router/steer/cgo/dpdk/ring"
+	"github.com/steer-router/steer/pkg/config"
 	"github.com/steer-router/steer/pkg/fwd"
 	"github.com/steer-router/steer/pkg/neigh"
 	"github.com/steer-router/steer/pkg/slowpath"
 )
 
 // ctlRingSize bounds the frames the control thread has queued for sending.
-const ctlRingSize = 1024
+const ctlRingSize = config.CtlRingSize
 
 // excBatch is how many exceptions one Take copies at most.
 const excBatch = 256
