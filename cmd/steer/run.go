@@ -137,6 +137,7 @@ func startAPI(cfg *config.Config, r *router.Router, log *zap.Logger, extra ...pr
 	if err != nil {
 		return nil, fmt.Errorf("metrics.listen: %w", err)
 	}
+	ln = api.LimitConns(ln, api.MaxConns, nil)
 	token := cfg.Metrics.APIToken()
 	h := api.New(r, api.Options{
 		Token:      token,

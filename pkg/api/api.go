@@ -238,7 +238,7 @@ func (s *server) putRETA(w http.ResponseWriter, req *http.Request) {
 	for i, raw := range in.RETA {
 		field := fmt.Sprintf("reta[%d]", i)
 		if bytes.Equal(bytes.TrimSpace(raw), []byte("null")) || json.Unmarshal(raw, &reta[i]) != nil {
-			writeError(w, http.StatusBadRequest, field, "%s is not a worker number (an integer 0..%d)", raw, cur.Workers-1)
+			writeError(w, http.StatusBadRequest, field, "%s is not a worker number (an integer 0..%d)", short(string(raw)), cur.Workers-1)
 			return
 		}
 		if reta[i] < -1 || reta[i] >= cur.Workers {
@@ -291,12 +291,12 @@ func (s *server) getRoutes(w http.ResponseWriter, req *http.Request) {
 func (in routeBody) parse() (rib.StaticRoute, *field.Error) {
 	prefix, err := inet.ParseRoutePrefix(in.Prefix)
 	if err != nil {
-		fe := field.Errorf("prefix", "", "%q: %v", in.Prefix, err)
+		fe := field.Errorf("prefix", "", "%s: %v", short(in.Prefix), err)
 		return rib.StaticRoute{}, &fe
 	}
 	via, err := inet.ParseAddr(in.Via)
 	if err != nil {
-		fe := field.Errorf("via", "", "%q: %v", in.Via, err)
+		fe := field.Errorf("via", "", "%s: %v", short(in.Via), err)
 		return rib.StaticRoute{}, &fe
 	}
 	return rib.StaticRoute{Prefix: prefix, Via: via}, nil
@@ -339,8 +339,13 @@ func (s *server) postRoutes(w http.ResponseWriter, req *http.Request, body io.Re
 	}
 	var routes []rib.StaticRoute
 	for i := 0; dec.More(); i++ {
+		var raw json.RawMessage
 		var in routeBody
-		if err := dec.Decode(&in); err != nil {
+		err := dec.Decode(&raw)
+		if err == nil {
+			err = decodeStrict(raw, &in)
+		}
+		if err != nil {
 			bodyError(w, err, fmt.Sprintf("routes[%d]", i))
 			return
 		}
@@ -395,7 +400,7 @@ func (s *server) deleteRoute(w http.ResponseWriter, req *http.Request) {
 	raw := req.PathValue("addr") + "/" + req.PathValue("bits")
 	prefix, err := inet.ParsePrefix(raw)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "prefix", "%q: %v", raw, err)
+		writeError(w, http.StatusBadRequest, "prefix", "%s: %v", short(raw), err)
 		return
 	}
 	if err := s.r.DeleteRoute(prefix); err != nil {
@@ -450,12 +455,12 @@ func (s *server) postNeighbor(w http.ResponseWriter, req *http.Request) {
 	}
 	ip, err := inet.ParseAddr(in.IP)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "ip", "%q: %v", in.IP, err)
+		writeError(w, http.StatusBadRequest, "ip", "%s: %v", short(in.IP), err)
 		return
 	}
 	mac, err := inet.ParseMAC(in.MAC)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "mac", "%q: %v", in.MAC, err)
+		writeError(w, http.StatusBadRequest, "mac", "%s: %v", short(in.MAC), err)
 		return
 	}
 	if in.Port == "" {
@@ -474,7 +479,7 @@ func (s *server) deleteNeighbor(w http.ResponseWriter, req *http.Request) {
 	raw := req.PathValue("ip")
 	ip, err := inet.ParseAddr(raw)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "ip", "%q: %v", raw, err)
+		writeError(w, http.StatusBadRequest, "ip", "%s: %v", short(raw), err)
 		return
 	}
 	if err := s.r.DeleteNeighbor(ip); err != nil {
@@ -493,20 +498,30 @@ func decodeBody(w http.ResponseWriter, req *http.Request, v any) bool {
 
 // decodeFrom is decodeBody on a body already bounded.
 func decodeFrom(w http.ResponseWriter, body io.Reader, v any) bool {
-	dec := json.NewDecoder(body)
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
+	data, err := io.ReadAll(body)
 	if err == nil {
-		var extra json.RawMessage
-		if err2 := dec.Decode(&extra); err2 != io.EOF {
-			err = trailing(err2)
-		}
+		err = decodeStrict(data, v)
 	}
 	if err == nil {
 		return true
 	}
 	bodyError(w, err, "")
 	return false
+}
+
+// decodeStrict decodes one JSON value into v: no unknown, duplicate or
+// case-folded key, nothing after it.
+func decodeStrict(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	var extra json.RawMessage
+	if err := dec.Decode(&extra); err != io.EOF {
+		return trailing(err)
+	}
+	return checkKeys(data)
 }
 
 // trailing is the error for what follows a complete JSON value: the body
@@ -526,7 +541,10 @@ func bodyError(w http.ResponseWriter, err error, in string) {
 	var tooBig *http.MaxBytesError
 	var syntax *json.SyntaxError
 	var typ *json.UnmarshalTypeError
+	var key keyError
 	switch {
+	case errors.As(err, &key):
+		writeError(w, http.StatusBadRequest, joinField(in, key.field), "%s", key.msg)
 	case errors.As(err, &tooBig):
 		writeError(w, http.StatusRequestEntityTooLarge, "", "body larger than %d bytes", tooBig.Limit)
 	case (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)) && in != "":
@@ -547,7 +565,7 @@ func bodyError(w http.ResponseWriter, err error, in string) {
 		writeError(w, http.StatusBadRequest, joinField(in, field), "%s", msg)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		writeError(w, http.StatusBadRequest, joinField(in, name), "unknown field %q", name)
+		writeError(w, http.StatusBadRequest, joinField(in, shortName(name)), "unknown field %s", short(name))
 	default:
 		writeError(w, http.StatusBadRequest, in, "invalid JSON: %v", err)
 	}
