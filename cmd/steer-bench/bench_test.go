@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -48,10 +49,11 @@ func TestSteerConfigs(t *testing.T) {
 				workers++
 			}
 		}
-		want := map[string][2]int{"steer-rtc": {0, 1}, "steer-dist": {1, 1}, "steer-handoff": {1, 1}, "steer-2q": {0, 2}}[r.ID]
+		want := map[string][2]int{"steer-rtc": {0, 1}, "steer-busy": {0, 1}, "steer-dist": {1, 1}, "steer-handoff": {1, 1}, "steer-2q": {0, 2}}[r.ID]
 		if workers != want[0] || queues != want[1] || c.EAL.FilePrefix != prefix || c.Metrics.Listen != "127.0.0.1:1234" ||
 			(r.ID == "steer-handoff") != (c.Distributor.OnFull == "backpressure" && c.Distributor.Balance.Mode == "off") ||
-			(r.ID == "steer-dist") != (c.Distributor.Balance.Mode == "auto" && c.Ports[0].Steering == "distributor") || c.Routes[0].Prefix != dstNet {
+			(r.ID == "steer-dist") != (c.Distributor.Balance.Mode == "auto" && c.Ports[0].Steering == "distributor") || c.Routes[0].Prefix != dstNet ||
+			(r.ID == "steer-busy") != (c.Poll.Mode == config.PollBusy) {
 			t.Errorf("%s: %d workers, %d queues, config %+v", r.ID, workers, queues, c)
 		}
 	}
@@ -86,7 +88,7 @@ func TestArgv(t *testing.T) {
 		t.Errorf("testpmd-1:\n got %s\nwant %s", got, want)
 	}
 	b.s.Huge = false
-	got = strings.Join(b.argv(rows[6], udp, lan, wan), " ")
+	got = strings.Join(b.argv(rows[slices.IndexFunc(rows, func(r row) bool { return r.ID == "l3fwd-2" })], udp, lan, wan), " ")
 	if want := "/t/l3fwd -l 0-1 --file-prefix steer-bench --no-huge -m 512 --no-pci --vdev " + lan + " --vdev " + wan +
 		" -- -p 0x3 -P --lookup=lpm --parse-ptype --config=(0,0,0),(1,0,0),(0,1,1),(1,1,1)"; got != want {
 		t.Errorf("l3fwd-2:\n got %s\nwant %s", got, want)

@@ -32,6 +32,7 @@ var rowTable = []row{
 	{ID: "testpmd-1", Label: "testpmd io", Prog: "testpmd", Group: "1q", PollCPUs: 1, Lcores: "main 0@0, fwd 1@1"},
 	{ID: "l3fwd-1", Label: "l3fwd LPM", Prog: "l3fwd", Group: "1q", PollCPUs: 1, Lcores: "1@1 (main lcore forwards)"},
 	{ID: "steer-rtc", Label: "steer rtc", Prog: "steer", Group: "1q", PollCPUs: 1, Lcores: "main 0@0, rx+fwd 1@1"},
+	{ID: "steer-busy", Label: "steer rtc, poll busy", Prog: "steer", Group: "1q", PollCPUs: 1, Lcores: "main 0@0, rx+fwd 1@1"},
 	{ID: "steer-dist", Label: "steer distributor 1 RX + 1 worker", Prog: "steer", Group: "1q", PollCPUs: 2, Lcores: "main 0@0, rx 1@1, worker 2@0"},
 	{ID: "steer-handoff", Label: "steer distributor, all handed over", Prog: "steer", Group: "1q", PollCPUs: 2, Lcores: "main 0@0, rx 1@1, worker 2@0"},
 	{ID: "testpmd-2", Label: "testpmd io, 2 queues", Prog: "testpmd", Group: "2q", PollCPUs: 2, Lcores: "main 0@0, fwd 1@1, fwd 2@0"},
@@ -188,8 +189,13 @@ func (b *bench) steerConfig(r row, t traffic, lan, wan, listen string) *config.C
 	dist := r.base == "steer-dist" || r.base == "steer-handoff"
 	c := config.Defaults()
 	c.EAL.Lcores = "0@0,1@1,2@0"
-	if r.base == "steer-rtc" {
+	if r.base == "steer-rtc" || r.base == "steer-busy" {
 		c.EAL.Lcores = "0-1"
+	}
+	if r.base == "steer-busy" {
+		// steer-rtc runs the default, adaptive: this row is what never
+		// sleeping gives against it (docs/BENCH.md, Fairness).
+		c.Poll.Mode = config.PollBusy
 	}
 	c.EAL.MainLcore, c.EAL.Huge, c.EAL.MemoryMB, c.EAL.FilePrefix = 0, b.s.Huge, memory(t), prefix
 	for _, p := range []struct{ name, dev, addr string }{{"lan", lan, "10.0.0.1/24"}, {"wan", wan, "192.0.2.1/24"}} {
