@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"net/netip"
 	"os"
 	"regexp"
 	"strconv"
@@ -23,6 +24,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/steer-router/steer/pkg/config"
+	"github.com/steer-router/steer/pkg/trafgen"
 	"github.com/steer-router/steer/test/testbed"
 )
 
@@ -66,7 +68,10 @@ type tapNet struct {
 // ARP; without it, every address is resolved by ARP. When the test ends,
 // the namespaces are deleted, steer is stopped, and neither a namespace
 // nor a tap interface of the test may remain.
-func startTapNet(t *testing.T, static bool, extra string) *tapNet {
+//
+// wanExtra are more router addresses on wan ("10.200.0.1/16": a large
+// connected subnet).
+func startTapNet(t *testing.T, static bool, extra string, wanExtra ...string) *tapNet {
 	t.Helper()
 	needTools(t, "ip", "ping", "ss", "sysctl")
 	b := NewBed(t)
@@ -109,6 +114,9 @@ func startTapNet(t *testing.T, static bool, extra string) *tapNet {
 		port := config.DefaultPort()
 		port.Name, port.Device = p.name, fmt.Sprintf("net_tap%d,iface=%s,mac=%s", i, p.ifn, p.mac)
 		port.Addresses = []string{p.addr + "/24"}
+		if p.name == "wan" {
+			port.Addresses = append(port.Addresses, wanExtra...)
+		}
 		c.Ports = append(c.Ports, port)
 	}
 	c.Lcores = []config.Lcore{{Lcore: 1, Rx: []config.RxQueue{{Port: "lan", Queue: 0}, {Port: "wan", Queue: 0}}}}
@@ -611,4 +619,70 @@ func TestTapARPFlood(t *testing.T) {
 	if s.Totals.SlowPath["arp"] == 0 {
 		t.Errorf("steer counted no ARP packet though %d were written into %s", total, tn.LanIf)
 	}
+}
+
+// TestTapARPIncompleteFlood: A sends UDP at 8,000 packets/s to unused
+// addresses of a /16 on wan, each an ARP resolution that never completes;
+// meanwhile a new host appears on wan. It must get a neighbour entry and
+// answer pings (entries still resolving are bounded, each new one taking
+// the place of the oldest, so the flood cannot fill the table with them).
+func TestTapARPIncompleteFlood(t *testing.T) {
+	tn := startTapNet(t, false, "", "10.200.0.1/16")
+	wantPings(t, tn.A, tapHostB, 3, 3)
+	fd, err := tn.A.PacketSocket(tn.LanIf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	var frames [][]byte
+	rng := rand.New(rand.NewPCG(161, 1))
+	for range 16384 { // four times the table (arp.max_entries 4096)
+		dst := netip.AddrFrom4([4]byte{10, 200, byte(128 + rng.IntN(128)), byte(1 + rng.IntN(254))})
+		p := trafgen.Packet{SrcMAC: tapHostAMAC, DstMAC: tapRouterLanMAC, Src: netip.MustParseAddr(tapHostA), Dst: dst,
+			Proto: trafgen.UDP, SrcPort: 4000, DstPort: 9, TTL: 64}
+		f, err := p.Build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		frames = append(frames, f)
+	}
+	stop, done := make(chan struct{}), make(chan error, 1)
+	go func() {
+		_, _, _, err := flood(fd, frames, 8000, 1_000_000, time.Now().Add(30*time.Second), stop)
+		done <- err
+	}()
+	// Let the flood start more resolutions than the table has entries
+	// (arp.max_entries 4096), then a host appears.
+	Eventually(t, 20*time.Second, func() (bool, string) {
+		sent := tn.arpCounter("requests_sent")
+		return sent > 6000, fmt.Sprintf("ARP requests sent %v", sent)
+	})
+	const hostC = "10.200.100.100"
+	tn.B.IP("addr", "add", hostC+"/16", "dev", tn.WanIf)
+	r := ping(t, tn.A, hostC, 10, "0.3")
+	close(stop)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("during the flood: ping to a new host %d/%d answered; arp incomplete_evicted %v, table_full %v",
+		r.Recv, r.Sent, tn.arpCounter("incomplete_evicted"), tn.arpCounter("table_full"))
+	if r.Recv < 7 {
+		t.Errorf("a host that appeared during an ARP flood answered %d of %d pings, want 7 or more", r.Recv, r.Sent)
+	}
+	tn.Stop()
+}
+
+// arpCounter reads slow_path.arp.<name> from /api/v1/stats.
+func (tn *tapNet) arpCounter(name string) float64 {
+	tn.t.Helper()
+	var s struct {
+		SlowPath struct {
+			ARP map[string]any `json:"arp"`
+		} `json:"slow_path"`
+	}
+	if err := json.Unmarshal([]byte(tn.api.must(200, "GET", "/api/v1/stats", "")), &s); err != nil {
+		tn.t.Fatal(err)
+	}
+	v, _ := s.SlowPath.ARP[name].(float64)
+	return v
 }

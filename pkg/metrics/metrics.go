@@ -230,6 +230,8 @@ func newSlowDescs() slowDescs {
 			sc("arp_learnt_total", "ARP packets that created, updated or confirmed a neighbour entry.", func(s *slowpath.Stats) uint64 { return s.ARP.Learnt }),
 			sc("arp_invalid_total", "ARP packets ignored: bad sender IP or MAC, off-link sender, wrong port.", func(s *slowpath.Stats) uint64 { return s.ARP.Invalid }),
 			sc("arp_table_full_total", "New neighbour entries refused because the neighbour table was full.", func(s *slowpath.Stats) uint64 { return s.ARP.TableFull }),
+			sc("arp_incomplete_evicted_total", "Neighbour resolutions given up for a newer one: the incomplete entries were at their bound (arp.max_entries / 4), e.g. under a flood towards unused addresses.", func(s *slowpath.Stats) uint64 { return s.ARP.IncompleteEvicted }),
+			sc("arp_own_mac_total", "ARP packets whose sender claimed one of the router's own MACs (ignored: its traffic would come back to the router).", func(s *slowpath.Stats) uint64 { return s.ARP.OwnMAC }),
 			sc("icmp_received_total", "ICMP messages for the router other than echo requests (replies, errors: nothing to do).", func(s *slowpath.Stats) uint64 { return s.ICMP.Received }),
 			sc("icmp_rate_limited_total", "ICMP errors not sent because the token bucket (icmp.rate, icmp.burst) was empty.", func(s *slowpath.Stats) uint64 { return s.ICMP.RateLimited }),
 		},

@@ -102,6 +102,16 @@ type Config struct {
 	FailedHold    time.Duration // how long a Failed entry suppresses requests before deletion; default 20s
 	MaxPending    int           // packets queued per unresolved neighbour; default 8; < 0: none
 	MaxEntries    int           // dynamic (non-static) entries; default 4096
+	// MaxIncomplete bounds the entries still resolving; default a quarter
+	// of MaxEntries. A flood towards unused addresses makes one Incomplete
+	// entry per address: past this bound a new resolution takes the place
+	// of the oldest one, so a real host that appears during the flood
+	// still gets its entry (its reply comes in milliseconds, the flood's
+	// entries would wait seconds to fail).
+	MaxIncomplete int
+	// OwnMAC reports whether mac is one of the router's: a neighbour that
+	// claims it would make the router send to itself. nil: none is.
+	OwnMAC func(mac net.HardwareAddr) bool
 	// OnLink reports whether ip may be a neighbour on port (on a connected
 	// subnet, not our own address, not a network/broadcast address). Learn and
 	// AddStatic refuse addresses for which it returns false. nil: all are.
@@ -131,6 +141,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxEntries <= 0 {
 		c.MaxEntries = DefaultMaxEntries
+	}
+	if c.MaxIncomplete <= 0 {
+		c.MaxIncomplete = max(c.MaxEntries/4, 1)
 	}
 	return c
 }
@@ -164,21 +177,27 @@ type Hooks interface {
 	Dropped(pkt []byte, reason string)
 }
 
+// ErrOwnMAC is returned by AddStatic for one of the router's own MACs: the
+// router would send the neighbour's traffic to itself.
+var ErrOwnMAC = errors.New("one of the router's own MACs: its traffic would come back to the router")
+
 // ErrNoStatic is returned by DeleteStatic when ip has no static entry.
 var ErrNoStatic = errors.New("neigh: no such static entry")
 
 // Stats are the table's counters; see Table.Stats.
 type Stats struct {
-	RequestsSent    uint64            // ARP requests asked of SendRequest (broadcast and unicast)
-	Resolved        uint64            // times an entry became usable (from new, Incomplete or Failed)
-	Failed          uint64            // resolutions and probes that gave up
-	Learnt          uint64            // Learn calls that created, updated or confirmed an entry
-	Invalid         uint64            // Learn calls ignored: bad sender IP or MAC, off-link, wrong port
-	StaticConflicts uint64            // Learn calls for a static entry's IP with a different MAC (ignored)
-	TableFull       uint64            // new entries refused because the table was full
-	Evicted         uint64            // entries removed to make room for a new one
-	Dropped         map[string]uint64 // packets given to Hooks.Dropped, by reason (all reasons present)
-	Entries         map[State]int     // current entries per state (all states present)
+	RequestsSent      uint64            // ARP requests asked of SendRequest (broadcast and unicast)
+	Resolved          uint64            // times an entry became usable (from new, Incomplete or Failed)
+	Failed            uint64            // resolutions and probes that gave up
+	Learnt            uint64            // Learn calls that created, updated or confirmed an entry
+	Invalid           uint64            // Learn calls ignored: bad sender IP or MAC, off-link, wrong port
+	StaticConflicts   uint64            // Learn calls for a static entry's IP with a different MAC (ignored)
+	TableFull         uint64            // new entries refused because the table was full
+	Evicted           uint64            // entries removed to make room for a new one
+	IncompleteEvicted uint64            // resolutions given up for a newer one: MaxIncomplete reached
+	OwnMAC            uint64            // ARP senders claiming one of the router's MACs (ignored)
+	Dropped           map[string]uint64 // packets given to Hooks.Dropped, by reason (all reasons present)
+	Entries           map[State]int     // current entries per state (all states present)
 }
 
 type entry struct {
@@ -289,6 +308,10 @@ func (t *Table) Resolve(port int, ip netip.Addr, pkt []byte) {
 	}
 	e := t.byIP[ip]
 	if e == nil {
+		if t.byState[Incomplete].Len() >= t.cfg.MaxIncomplete {
+			t.remove(t.byState[Incomplete].Front().Value.(*entry))
+			t.st.IncompleteEvicted++
+		}
 		if e = t.create(ip, port, now); e == nil {
 			t.drop(pkt, DropTableFull)
 			return
@@ -331,6 +354,10 @@ func (t *Table) Learn(port int, ip netip.Addr, mac net.HardwareAddr, kind LearnK
 	ip = ip.Unmap()
 	if !validIP(ip) || !validMAC(mac) || (t.cfg.OnLink != nil && !t.cfg.OnLink(port, ip)) {
 		t.st.Invalid++
+		return
+	}
+	if t.cfg.OwnMAC != nil && t.cfg.OwnMAC(mac) {
+		t.st.OwnMAC++ // a host "at" our MAC: we would send its traffic to ourselves
 		return
 	}
 	e := t.byIP[ip]
@@ -449,6 +476,8 @@ func (t *Table) AddStatic(port int, ip netip.Addr, mac net.HardwareAddr) error {
 		return fmt.Errorf("neigh: %v is not a unicast Ethernet address", mac)
 	case t.cfg.OnLink != nil && !t.cfg.OnLink(port, ip):
 		return fmt.Errorf("neigh: %v is not a neighbour on port %d", ip, port)
+	case t.cfg.OwnMAC != nil && t.cfg.OwnMAC(mac):
+		return fmt.Errorf("neigh: %v: %w", mac, ErrOwnMAC)
 	}
 	now := t.now()
 	e := t.byIP[ip]

@@ -1,6 +1,7 @@
 package neigh
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -123,7 +124,7 @@ func TestConfigDefaults(t *testing.T) {
 	tb, _, _ := newTable(t, Config{MaxRetries: 100, StaleTime: -1})
 	want := Config{
 		ReachableTime: 30 * time.Second, StaleTime: 60 * time.Second, RetransTime: time.Second,
-		MaxRetries: maxRetriesCap, FailedHold: 20 * time.Second, MaxPending: 8, MaxEntries: 4096,
+		MaxRetries: maxRetriesCap, FailedHold: 20 * time.Second, MaxPending: 8, MaxEntries: 4096, MaxIncomplete: 1024,
 	}
 	got := tb.Config()
 	if fmt.Sprint(got) != fmt.Sprint(want) {
@@ -678,8 +679,9 @@ func TestMaxEntriesFlood(t *testing.T) {
 		t.Fatalf("evicted %d entries %d", s.Evicted, len(tb.byIP))
 	}
 
-	// A flood of Resolve for distinct IPs is bounded the same way: the
-	// entries created are incomplete, which are never evicted.
+	// A flood of Resolve for distinct IPs: the entries still resolving
+	// are bounded (a quarter of the table), each new one taking the place
+	// of the oldest; the table never fills with them.
 	tb2, r2, _ := newTable(t, Config{MaxEntries: 100, MaxPending: 2})
 	for i := 1; i <= 10_000; i++ {
 		tb2.Resolve(1, ipAt(i), []byte("p"))
@@ -689,9 +691,42 @@ func TestMaxEntriesFlood(t *testing.T) {
 	}
 	r2.take()
 	s2 := tb2.Stats()
-	if len(tb2.byIP) != 100 || s2.RequestsSent != 100 || s2.Dropped[DropTableFull] != 10_000-100 {
-		t.Fatalf("entries %d requests %d table_full drops %d", len(tb2.byIP), s2.RequestsSent, s2.Dropped[DropTableFull])
+	if len(tb2.byIP) != 25 || s2.RequestsSent != 10_000 || s2.IncompleteEvicted != 10_000-25 || s2.Dropped[DropTableFull] != 0 {
+		t.Fatalf("entries %d requests %d evicted incomplete %d table_full drops %d",
+			len(tb2.byIP), s2.RequestsSent, s2.IncompleteEvicted, s2.Dropped[DropTableFull])
 	}
+}
+
+// TestFloodDoesNotLockOutAHost: while a flood towards unused addresses
+// keeps the entries still resolving at their bound, a real host that
+// appears gets its entry and its request, and its reply makes it usable,
+// even when the flood has pushed its entry out before the reply came.
+func TestFloodDoesNotLockOutAHost(t *testing.T) {
+	tb, r, _ := newTable(t, Config{MaxEntries: 100})
+	flood := func(from, n int) {
+		for i := from; i < from+n; i++ {
+			tb.Resolve(1, netip.AddrFrom4([4]byte{10, 9, byte(i >> 8), byte(i)}), []byte("f"))
+		}
+	}
+	flood(0, 1000)
+	r.take()
+	host := netip.MustParseAddr("10.0.0.77")
+	tb.Resolve(1, host, []byte("to host"))
+	expect(t, r, "drop f failed", "req 1 10.0.0.77 bcast") // the oldest flood entry goes, with its packet
+	tb.Learn(1, host, mac1, Reply)
+	expectState(t, tb, host, Reachable)
+	evs := r.take()
+	if !slices.Contains(evs, "resolved 1 10.0.0.77 "+mac1.String()+" reachable") || !slices.Contains(evs, "send 1 "+mac1.String()+" to host") {
+		t.Errorf("events %v: want the host resolved and its packet sent", evs)
+	}
+
+	// Another host's entry is pushed out by the flood before its reply.
+	host2 := netip.MustParseAddr("10.0.0.78")
+	tb.Resolve(1, host2, nil)
+	flood(2000, 100)
+	expectGone(t, tb, host2)
+	tb.Learn(1, host2, mac2, Reply)
+	expectState(t, tb, host2, Reachable)
 }
 
 func TestFlushPort(t *testing.T) {
@@ -820,4 +855,21 @@ func TestConcurrent(t *testing.T) {
 	if handed+queued != 3000 {
 		t.Fatalf("%d packets sent or dropped + %d queued, want 3000", handed, queued)
 	}
+}
+
+// TestOwnMACRefused: an ARP sender claiming one of the router's MACs is
+// ignored (counted), and a static entry with it refused: the router would
+// send that neighbour's traffic to itself.
+func TestOwnMACRefused(t *testing.T) {
+	tb, _, _ := newTable(t, Config{OwnMAC: func(m net.HardwareAddr) bool { return bytes.Equal(m, mac1) }})
+	tb.Learn(1, ip1, mac1, Reply)
+	expectGone(t, tb, ip1)
+	if s := tb.Stats(); s.OwnMAC != 1 {
+		t.Errorf("own_mac %d, want 1", s.OwnMAC)
+	}
+	if err := tb.AddStatic(1, ip2, mac1); !errors.Is(err, ErrOwnMAC) {
+		t.Errorf("AddStatic with the router's MAC: %v, want ErrOwnMAC", err)
+	}
+	tb.Learn(1, ip1, mac2, Reply)
+	expectState(t, tb, ip1, Reachable)
 }

@@ -45,6 +45,9 @@ func (r *Router) AddNeighbor(ip netip.Addr, mac inet.MAC, port string) error {
 			return field.Errorf("ip", ip.String(), "%v", err)
 		}
 		if err := r.slow.sp.Neighbors().AddStatic(int(p.id), ip, mac.HW()); err != nil {
+			if errors.Is(err, neigh.ErrOwnMAC) {
+				return field.Wrap("mac", mac.String(), neigh.ErrOwnMAC)
+			}
 			return field.Errorf("ip", ip.String(), "%v", err)
 		}
 		return nil

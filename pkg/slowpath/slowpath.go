@@ -12,6 +12,7 @@
 package slowpath
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"net"
@@ -118,12 +119,23 @@ func New(cfg Config, ports []Port, env Env, log *zap.Logger) *SlowPath {
 	s.limiter = icmp.NewLimiter(cfg.ICMPRate, max(cfg.ICMPBurst, 1), now)
 	nc := cfg.Neigh
 	nc.OnLink = s.onLink
+	nc.OwnMAC = s.ownMAC
 	s.nt = neigh.New(nc, hooks{s}, now)
 	return s
 }
 
 // Neighbors is the neighbour table.
 func (s *SlowPath) Neighbors() *neigh.Table { return s.nt }
+
+// ownMAC: mac is one of the router's ports'.
+func (s *SlowPath) ownMAC(mac net.HardwareAddr) bool {
+	for _, p := range s.ports {
+		if bytes.Equal(p.MAC, mac) {
+			return true
+		}
+	}
+	return false
+}
 
 // onLink: ip may be a neighbour on port: inside one of the port's subnets
 // and neither our address nor the subnet's network or broadcast address.

@@ -57,19 +57,23 @@ type Stats struct {
 	Dropped       map[string]uint64 `json:"dropped"`
 
 	ARP struct {
-		RequestsReceived uint64            `json:"requests_received"` // for our addresses
-		RepliesReceived  uint64            `json:"replies_received"`  // to us
-		OtherReceived    uint64            `json:"other_received"`    // gratuitous, for others
-		RepliesSent      uint64            `json:"replies_sent"`
-		RequestsSent     uint64            `json:"requests_sent"`
-		GratuitousSent   uint64            `json:"gratuitous_sent"`
-		Resolved         uint64            `json:"resolved"`
-		Failed           uint64            `json:"failed"`
-		Learnt           uint64            `json:"learnt"`
-		Invalid          uint64            `json:"invalid"`
-		TableFull        uint64            `json:"table_full"`
-		Neighbors        map[string]int    `json:"neighbors"` // by state
-		QueueDropped     map[string]uint64 `json:"queue_dropped"`
+		RequestsReceived uint64 `json:"requests_received"` // for our addresses
+		RepliesReceived  uint64 `json:"replies_received"`  // to us
+		OtherReceived    uint64 `json:"other_received"`    // gratuitous, for others
+		RepliesSent      uint64 `json:"replies_sent"`
+		RequestsSent     uint64 `json:"requests_sent"`
+		GratuitousSent   uint64 `json:"gratuitous_sent"`
+		Resolved         uint64 `json:"resolved"`
+		Failed           uint64 `json:"failed"`
+		Learnt           uint64 `json:"learnt"`
+		Invalid          uint64 `json:"invalid"`
+		TableFull        uint64 `json:"table_full"`
+		// IncompleteEvicted: resolutions given up for newer ones (a flood
+		// of unused addresses); OwnMAC: senders claiming a router MAC.
+		IncompleteEvicted uint64            `json:"incomplete_evicted"`
+		OwnMAC            uint64            `json:"own_mac"`
+		Neighbors         map[string]int    `json:"neighbors"` // by state
+		QueueDropped      map[string]uint64 `json:"queue_dropped"`
 	} `json:"arp"`
 
 	ICMP struct {
@@ -99,6 +103,7 @@ func (s *SlowPath) Stats() Stats {
 	ns := s.nt.Stats()
 	st.ARP.Resolved, st.ARP.Failed, st.ARP.Learnt = ns.Resolved, ns.Failed, ns.Learnt
 	st.ARP.Invalid, st.ARP.TableFull = ns.Invalid, ns.TableFull
+	st.ARP.IncompleteEvicted, st.ARP.OwnMAC = ns.IncompleteEvicted, ns.OwnMAC
 	st.ARP.QueueDropped = ns.Dropped
 	st.ARP.Neighbors = map[string]int{}
 	for state, n := range ns.Entries {
