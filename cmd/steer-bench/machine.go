@@ -148,18 +148,7 @@ func cpuTicks() (busy, steal uint64) {
 
 // procTicks is the user + system jiffies of a process, every thread.
 func procTicks(pid int) uint64 {
-	s := readText(fmt.Sprintf("/proc/%d/stat", pid))
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 || i+2 > len(s) {
-		return 0
-	}
-	f := strings.Fields(s[i+2:])
-	if len(f) < 13 {
-		return 0
-	}
-	ut, _ := strconv.ParseUint(f[11], 10, 64)
-	st, _ := strconv.ParseUint(f[12], 10, 64)
-	return ut + st
+	return statTicks(readText(fmt.Sprintf("/proc/%d/stat", pid)))
 }
 
 // clockTicks is USER_HZ, the unit of /proc's CPU times: AT_CLKTCK of the

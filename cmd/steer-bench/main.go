@@ -9,11 +9,16 @@
 // outside through the DPDK telemetry socket: start-up (exec -> first packet
 // at the sink), a warm-up, then a fixed window over which the sink port's
 // opackets/obytes give Mpps and Gbit/s. Then the route API under traffic,
-// the slow-path floods and the control-plane `go test -bench` figures. It
-// prints one table and writes build/bench/results.json.
+// the slow-path floods, the fairness phase (steer's lcore sharing its CPU
+// with a CPU-bound process, per poll mode, on net_tap: fairness.go) and
+// the control-plane `go test -bench` figures. It prints one table and
+// writes build/bench/results.json.
+//
+// `steer-bench spin --seconds N` (not for people) is the fairness phase's
+// CPU-bound process.
 //
 // Environment: BENCH_SECONDS, BENCH_WARMUP, BENCH_REPEAT, BENCH_TRAFFIC,
-// BENCH_ROWS, BENCH_GO, BENCH_CHURN, BENCH_FLOOD, BENCH_WAIT_OTHERS,
+// BENCH_ROWS, BENCH_GO, BENCH_CHURN, BENCH_FLOOD, BENCH_FAIRNESS, BENCH_WAIT_OTHERS,
 // BENCH_MAX_OTHER_LOAD, BENCH_RETRIES, BENCH_STEER_BIN (see bench.sh);
 // BENCH_HUGE_OK, BENCH_L3FWD and BENCH_ROOT come from bench.sh.
 package main
@@ -47,6 +52,9 @@ func logf(format string, a ...any) {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "spin" { // the fairness phase's other process
+		os.Exit(spinMain(os.Args[2:]))
+	}
 	s := readSettings()
 	if os.Geteuid() != 0 {
 		fail("DPDK needs root")
@@ -99,6 +107,10 @@ func main() {
 
 	rep.wall = time.Since(rep.started)
 	rep.summary = summarise(rep.samples, rep.traffic, rows, rep.machine.CPUMHz)
+	if rep.fair != nil {
+		rep.fair.RtcOverBusy = rtcOverBusy(rep.summary)
+		rep.fair.Targets = fairTargets(rep.fair)
+	}
 	text := b.table(rep)
 	why := ""
 	if p := interrupted.Load(); p != nil && err != nil {
@@ -164,6 +176,12 @@ func (b *bench) runAll(rep *report) error {
 	if b.s.Flood && len(rtc) > 0 {
 		logf("slow-path floods: steer-rtc on %s with 1 frame in %d an exception", t.ID, floodEvery)
 		if rep.flood, err = b.slowpathFlood(rtc, t); err != nil {
+			return err
+		}
+	}
+	if b.s.Fairness {
+		logf("fairness: steer's lcore and a CPU-bound process on CPU %d, per poll mode and load (about 2 minutes)", fairCPU)
+		if err := b.fairnessPhase(rep); err != nil {
 			return err
 		}
 	}

@@ -97,22 +97,30 @@ func (b *bench) sleep(d time.Duration) error {
 // waitForQuiet waits (at most BENCH_WAIT_OTHERS s) until no other DPDK
 // process runs and other processes use at most BENCH_MAX_OTHER_LOAD CPU:
 // they share the CPUs. It returns what was still running when the wait
-// ended and their load.
-func (b *bench) waitForQuiet() ([]string, float64, error) {
+// ended and their load. The processes of exclude (a steer the caller
+// runs) count as neither.
+func (b *bench) waitForQuiet(exclude ...int) ([]string, float64, error) {
 	deadline := time.Now().Add(seconds(b.s.WaitOthers))
-	me := os.Getpid()
+	ours := append([]int{os.Getpid()}, exclude...)
+	ticks := func() uint64 {
+		var n uint64
+		for _, pid := range ours {
+			n += procTicks(pid)
+		}
+		return n
+	}
 	for {
 		others := []string{}
-		for _, p := range testbed.DPDKProcesses() {
+		for _, p := range testbed.DPDKProcesses(exclude...) {
 			others = append(others, p.String())
 		}
 		busy0, _ := cpuTicks()
-		me0 := procTicks(me)
+		me0 := ticks()
 		if err := b.sleep(500 * time.Millisecond); err != nil {
 			return nil, 0, err
 		}
 		busy1, _ := cpuTicks()
-		load := max(0, (float64(busy1-busy0)-float64(procTicks(me)-me0))/b.hz/0.5)
+		load := max(0, (float64(busy1-busy0)-float64(ticks()-me0))/b.hz/0.5)
 		if len(others) == 0 && load <= b.s.MaxOtherLoad || time.Now().After(deadline) {
 			return others, load, nil
 		}

@@ -22,6 +22,7 @@ type results struct {
 	Discarded     []sample      `json:"discarded"`
 	ControlPlane  controlPlane  `json:"control_plane"`
 	SlowpathFlood *flood        `json:"slowpath_flood"`
+	Fairness      *fairness     `json:"fairness"` // null when not run
 	Table         string        `json:"table"`
 }
 
@@ -64,6 +65,7 @@ func (b *bench) writeResults(r *report, text string, interrupted string) error {
 		Discarded:     orEmpty(r.discarded),
 		ControlPlane:  controlPlane{Results: orEmpty(r.goRes)},
 		SlowpathFlood: r.flood,
+		Fairness:      r.fair,
 		Table:         text,
 	}
 	if len(b.s.Steers) > 1 {

@@ -35,6 +35,7 @@ type settings struct {
 	Huge          bool    // BENCH_HUGE_OK, from bench.sh
 	Go, Churn     bool    // BENCH_GO, BENCH_CHURN
 	Flood         bool    // BENCH_FLOOD
+	Fairness      bool    // BENCH_FAIRNESS
 	Traffic, Rows []string
 	Steers        []steerBin // BENCH_STEER_BIN: one, or several for A/B
 }
@@ -66,6 +67,7 @@ func readSettings() *settings {
 		Go:           os.Getenv("BENCH_GO") != "0",
 		Churn:        os.Getenv("BENCH_CHURN") != "0",
 		Flood:        os.Getenv("BENCH_FLOOD") != "0",
+		Fairness:     os.Getenv("BENCH_FAIRNESS") != "0",
 		Traffic:      envList("BENCH_TRAFFIC"),
 		Rows:         envList("BENCH_ROWS"),
 	}

@@ -244,6 +244,7 @@ type report struct {
 	goNotes   []string
 	churn     []*churn
 	flood     *flood
+	fair      *fairness
 	started   time.Time
 	wall      time.Duration
 }
@@ -319,6 +320,7 @@ func (b *bench) table(r *report) string {
 		add("control plane benchmarks failed: %s (build/bench/go-bench.txt)", strings.Join(r.goInfo.Error, "; "))
 	}
 	lines = append(lines, noteLines(r.summary)...)
+	lines = append(lines, fairLines(r.fair, b.s.MaxOtherLoad)...)
 	return strings.Join(lines, "\n")
 }
 

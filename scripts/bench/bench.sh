@@ -4,28 +4,33 @@
 #   scripts/bench/bench.sh
 #
 # 1. installs what the baselines need (dpdk-dev: dpdk-testpmd; dpdk-doc: the
-#    l3fwd source), quickly when it is all there;
+#    l3fwd source) and the fairness phase (iproute2, iputils-ping, taskset from
+#    util-linux, sysctl from procps), quickly when it is all there;
 # 2. reserves hugepages (scripts/hugepages.sh: 512 x 2 MiB, 768 with the
 #    full-table traffic), or falls back to --no-huge with a loud note;
 # 3. builds DPDK's l3fwd in a temporary folder with a three-line patch (RX
 #    offloads masked by what the device reports: the pcap PMD has none; the
 #    FIB's max_routes raised for full-table's 500,000 routes);
 # 4. runs build/steer-bench (cmd/steer-bench, built by `make build`): traffic
-#    pcaps, every row interleaved and repeated, one table on stdout and
-#    build/bench/results.json.
+#    pcaps, every row interleaved and repeated, the route API, slow-path and
+#    fairness phases, one table on stdout and build/bench/results.json.
 #
 # Environment (all optional):
 #   BENCH_SECONDS=5    measured window per run, after the warm-up
 #   BENCH_WARMUP=2     seconds of forwarding before the window opens
 #   BENCH_REPEAT=3     runs per (traffic, row); the table shows median and min-max
 #   BENCH_TRAFFIC=...  comma list of traffic ids (udp64-1,udp64-16,udp64-1024,imix-1024,full-table)
-#   BENCH_ROWS=...     comma list of row ids (testpmd-1,l3fwd-1,steer-rtc,steer-dist,steer-handoff,
-#                      testpmd-2,l3fwd-2,steer-2q)
+#   BENCH_ROWS=...     comma list of row ids (testpmd-1,l3fwd-1,steer-rtc,steer-busy,steer-dist,
+#                      steer-handoff,testpmd-2,l3fwd-2,steer-2q)
 #   BENCH_GO=0         skip the control-plane `go test -bench` figures
 #   BENCH_CHURN=0      skip the route API measurement (routes added and deleted
 #                      through steer's HTTP API on 127.0.0.1 while it forwards)
 #   BENCH_FLOOD=0      skip the slow-path floods (1 frame in 4 an ARP request or a
 #                      TTL-1 packet: what they cost the forwarding lcore)
+#   BENCH_FAIRNESS=0   skip the fairness phase (~2.5 minutes: steer's lcore and a
+#                      CPU-bound process share CPU 1, per poll mode busy, adaptive,
+#                      interrupt, at idle, low, medium and full load on two net_tap
+#                      ports between two network namespaces; the issue's targets)
 #   BENCH_MAX_OTHER_LOAD=0.3  CPUs other processes may use: before a run the bench
 #                      waits for that (at most BENCH_WAIT_OTHERS=10 s), and a window
 #                      in which they took more is measured again (BENCH_RETRIES=2 times)
@@ -67,8 +72,9 @@ trap 'exit 143' TERM
 
 # --- 1. packages ---------------------------------------------------------------
 # scripts/deps.sh (run by `make build`) installs DPDK, its headers and the build
-# tools; the bench adds testpmd and the examples' source.
-PKGS=(dpdk-dev dpdk-doc libdpdk-dev pkg-config gcc make)
+# tools; the bench adds testpmd and the examples' source, and what the fairness
+# phase runs (ip and its namespaces, ping, taskset, sysctl).
+PKGS=(dpdk-dev dpdk-doc libdpdk-dev pkg-config gcc make iproute2 iputils-ping util-linux procps)
 missing=()
 installed=$(dpkg-query -W -f='${Package} ${db:Status-Abbrev}\n' "${PKGS[@]}" 2>/dev/null |
 	awk '$2 == "ii" { print $1 }' || true)
