@@ -29,6 +29,7 @@ PKGS=(
 	iputils-ping iperf3 # the tap end-to-end tests ping and iperf through steer
 	traceroute procps   # ... traceroute through it; sysctl in their namespaces
 	ca-certificates # the Go module proxy is reached over HTTPS
+	clang libclang-rt-14-dev # libFuzzer + ASan/UBSan for the C fast path's fuzz target (make fuzz)
 )
 
 # Minimum Go: 1.22, or the go.mod `go` line when that is newer (an older
