@@ -43,6 +43,10 @@ prefetch_ahead(struct rte_mbuf **pkts, uint16_t i, uint16_t n)
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i + PREFETCH_AHEAD], void *));
 }
 
+/* Stands in for the frame of a packet stage 1 has dropped or handed over
+ * (MARK_GONE), which stage 3 skips but reads a header word of first. */
+static const uint8_t gone_frame[ETH_IPV4_MIN];
+
 /* Stage 1 marks of a packet for stage 3. */
 #define MARK_PLAIN 0       /* forward if the next hop and TTL allow */
 #define MARK_GONE 0xff     /* dropped or handed to the slow path already */
@@ -53,14 +57,40 @@ prefetch_ahead(struct rte_mbuf **pkts, uint16_t i, uint16_t n)
  * looked up for nothing); what may still be forwarded goes to decide_odd()
  * in stage 3. Returns the destination to look up. cksum_flags: as the
  * common case saw them (UNKNOWN where the port does not verify). */
+/* Whether a frame's IPv4 source may be one of dp's martian sources: the
+ * filter, one load; frame holds an IPv4 header. */
+static inline int
+martian_source_maybe(const struct steer_dp *dp, const uint8_t *frame)
+{
+	uint32_t src;
+	memcpy(&src, frame + RTE_ETHER_HDR_LEN + 12, 4);
+	uint32_t bit = martian_bit(src);
+	return (dp->martians.filter[bit >> 3] >> (bit & 7)) & 1;
+}
+
+/* The drop reason for a martian source, or -1. */
+static int
+martian_source(const struct steer_dp *dp, const uint8_t *frame)
+{
+	uint32_t src;
+	memcpy(&src, frame + RTE_ETHER_HDR_LEN + 12, 4);
+	for (uint16_t i = 0; i < dp->martians.n; i++)
+		if (dp->martians.addr[i] == src)
+			return dp->martians.drop[i];
+	return -1;
+}
+
 static __rte_noinline uint32_t
 classify_odd(struct steer_lcore *lc, struct rte_mbuf *m, uint64_t cksum_flags, uint8_t *mark,
 	     struct burst_rest *r)
 {
 	struct steer_dp *dp = lc->dp;
 	uint32_t dst = 0;
-	int v = classify(rte_pktmbuf_mtod(m, const uint8_t *), m->data_len, m->pkt_len,
-			 &dp->port[m->port].mac, cksum_flags, &dst);
+	const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
+	int v = classify(frame, m->data_len, m->pkt_len, &dp->port[m->port].mac, cksum_flags, &dst);
+	int martian;
+	if (!(v & (STEER_V_SLOW | STEER_V_DROP)) && unlikely((martian = martian_source(dp, frame)) >= 0))
+		v = STEER_V_DROP | martian;
 	if (v & STEER_V_SLOW) {
 		to_slow_path(lc, m, STEER_V_REASON(v), 0, r);
 	} else if (v & STEER_V_DROP) {
@@ -131,8 +161,16 @@ decide_odd(struct steer_lcore *lc, struct rte_mbuf *m, uint64_t h, int flags,
 		return;
 	}
 	uint16_t out = nh->port;
-	if (rte_be_to_cpu_16(ip->total_length) > dp->port[out].mtu) {
+	uint32_t tot = rte_be_to_cpu_16(ip->total_length);
+	if (tot > dp->port[out].mtu) {
 		to_slow_path(lc, m, STEER_SLOW_FRAGMENTATION_NEEDED, 0, r);
+		return;
+	}
+	/* What follows the IP packet, beyond a minimum frame's padding, is
+	 * not the packet's and does not travel on. */
+	uint32_t len = RTE_MAX(RTE_ETHER_HDR_LEN + tot, (uint32_t)(RTE_ETHER_MIN_LEN - RTE_ETHER_CRC_LEN));
+	if (unlikely(m->pkt_len > len) && rte_pktmbuf_trim(m, (uint16_t)(m->pkt_len - len)) != 0) {
+		drop(lc, m, STEER_DROP_BAD_LENGTH, r); /* excess beyond the last segment: never seen */
 		return;
 	}
 	ttl_decrement(ip);
@@ -176,7 +214,8 @@ process_burst(struct steer_lcore *lc, uint16_t recorded, struct rte_mbuf **pkts,
 						       : RTE_MBUF_F_RX_IP_CKSUM_UNKNOWN;
 		uint32_t dst;
 		if (unlikely(m->data_len < ETH_IPV4_MIN ||
-			     !classify_common(frame, m->pkt_len, mac48, cksum, mtu_less20, &dst)))
+			     !classify_common(frame, m->pkt_len, mac48, cksum, mtu_less20, &dst) ||
+			     martian_source_maybe(dp, frame)))
 			dst = classify_odd(lc, m, cksum, &mark[i], &rest);
 		ips[i] = dst;
 	}
@@ -201,7 +240,10 @@ process_burst(struct steer_lcore *lc, uint16_t recorded, struct rte_mbuf **pkts,
 		uint8_t *eth = rte_pktmbuf_mtod(m, uint8_t *);   /* cheaper than keeping it */
 		uint32_t idx = (uint32_t)hops[i] - 1;
 		uint32_t w;   /* TTL, protocol, checksum */
-		memcpy(&w, eth + RTE_ETHER_HDR_LEN + 8, 4);
+		/* A packet stage 1 dropped or handed over may be a runt: its
+		 * word is read from a stand-in (a select, not a branch). */
+		const uint8_t *hdr = mark[i] != MARK_GONE ? eth : gone_frame;
+		memcpy(&w, hdr + RTE_ETHER_HDR_LEN + 8, 4);
 		if (unlikely(idx >= nh_cap || mark[i] != MARK_PLAIN || (uint8_t)w <= 1 ||
 			     nh_tab[idx].kind != STEER_NH_FORWARD)) {
 			if (mark[i] == MARK_GONE)

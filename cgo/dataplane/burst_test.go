@@ -4,7 +4,9 @@ import (
 	"encoding/binary"
 	"maps"
 	"math/rand"
+	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/steer-router/steer/cgo/dataplane"
 	"github.com/steer-router/steer/cgo/dataplane/dataplanetest"
@@ -85,7 +87,15 @@ func TestClassifyCommonAgreesWithClassify(t *testing.T) {
 		mtu := 68 + rng.Intn(1500)
 		ok, dst := dataplanetest.ClassifyCommon(f, pktLen, portMAC, hw, mtu)
 		full := dataplanetest.Classify(f, pktLen, portMAC, hw)
-		plain := full.Lookup && !full.L2Bcast && !full.Options && int(binary.BigEndian.Uint16(f[16:])) <= mtu
+		// Plain: forwardable as it is, within the smallest MTU, and with
+		// no bytes after the IP packet but a minimum frame's padding
+		// (those are trimmed, a doubt stage 3 resolves).
+		plain := full.Lookup && !full.L2Bcast && !full.Options
+		if plain { // Lookup: the header is all there
+			tot := int(binary.BigEndian.Uint16(f[16:]))
+			excess := pktLen > 60 && pktLen-14 != tot
+			plain = tot <= mtu && !excess
+		}
 		if ok != plain {
 			t.Fatalf("frame %x (pkt_len %d, hw %d, min MTU %d): common case %v, classify %+v", f, pktLen, hw, mtu, ok, full)
 		}
@@ -101,6 +111,15 @@ func TestClassifyCommonAgreesWithClassify(t *testing.T) {
 	if plainSeen < 10000 || oddSeen < 10000 {
 		t.Errorf("weak sample: %d plain, %d odd frames", plainSeen, oddSeen)
 	}
+}
+
+// srcIP sets a frame's IPv4 source, its header checksum with it.
+func srcIP(f []byte, src [4]byte) []byte {
+	f = append([]byte{}, f...)
+	copy(f[14+12:], src[:])
+	binary.BigEndian.PutUint16(f[14+10:], 0)
+	binary.BigEndian.PutUint16(f[14+10:], ^checksum(f[14:34]))
+	return f
 }
 
 // sizedFrame is a frame to mac of an IPv4 packet of total length tot (a
@@ -134,6 +153,12 @@ func TestBurstVersionsAgree(t *testing.T) {
 		t.Fatal(err)
 	}
 	setTestFIB(t, dp, "t_variant", "198.51.100.0/24", uint16(out), hostMAC)
+	// The router's address on the ingress port and its subnet's broadcast.
+	for src, reason := range map[[4]byte]fwd.DropReason{{10, 0, 0, 1}: fwd.DropOwnSource, {10, 0, 0, 255}: fwd.DropBroadcastSource} {
+		if err := dp.AddMartianSource(netip.AddrFrom4(src), reason); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	var mac [6]byte
 	copy(mac[:], inMAC)
@@ -164,6 +189,11 @@ func TestBurstVersionsAgree(t *testing.T) {
 		{"above the egress MTU", sizedFrame(mac, 64, routed, 1600), 0, "fragmentation_needed", "fragmentation_needed"},
 		{"link broadcast", bcast, 0, "link_broadcast", "link_broadcast"},
 		{"runt", plain[:30], 0, "runt", "runt"},
+		{"from the router's own address", srcIP(plain, [4]byte{10, 0, 0, 1}), 0, "own_source", "own_source"},
+		{"from a directed broadcast", srcIP(plain, [4]byte{10, 0, 0, 255}), 0, "broadcast_source", "broadcast_source"},
+		{"from a group MAC", srcMAC(plain, [6]byte{0x03, 0, 0, 0, 0, 1}), 0, "link_source", "link_source"},
+		{"bytes after the packet", append(append([]byte{}, plain...), make([]byte, 300)...), 0, "tx", "tx"},
+		{"short runt", plain[:20], 0, "runt", "runt"},
 		{"arp", arp, 0, "arp", "arp"},
 		{"plain last", plain, 0, "tx", "tx"},
 	}
@@ -212,5 +242,56 @@ func TestBurstVersionsAgree(t *testing.T) {
 		if n := pool.InUse(); n != 0 {
 			t.Errorf("%+v: %d mbufs in use after the burst", q, n)
 		}
+	}
+}
+
+// TestTrimsBytesAfterThePacket: what follows the IP packet in a frame is
+// not sent on (an 8,050-byte frame carrying a 36-byte packet left a
+// 1,500-MTU port at 8,050 bytes before), but a minimum frame keeps its
+// padding.
+func TestTrimsBytesAfterThePacket(t *testing.T) {
+	pool := newTestPool(t, "t_trim_pool", 1023)
+	probeRing(t, "net_ring_trim0")
+	probeRing(t, "net_ring_trim1")
+	in, out := startPort(t, "net_ring_trim0", pool), startPort(t, "net_ring_trim1", pool)
+	t.Cleanup(func() { closePorts(t, in, out) })
+	inMAC, _ := in.MAC()
+	outMAC, _ := out.MAC()
+	dp := newTestDataplane(t)
+	if err := dp.SetPort(uint16(in), inMAC, 1, 9000); err != nil {
+		t.Fatal(err)
+	}
+	if err := dp.SetPort(uint16(out), outMAC, 1, 1500); err != nil {
+		t.Fatal(err)
+	}
+	setTestFIB(t, dp, "t_trim", "198.51.100.0/24", uint16(out), hostMAC)
+	l, err := dp.AddLcore(1, 0, []dataplane.RxQueue{{Port: uint16(in)}}, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mac [6]byte
+	copy(mac[:], inMAC)
+	packet := sizedFrame(mac, 64, [4]byte{198, 51, 100, 7}, 36)        // 50 bytes
+	padded := append(append([]byte{}, packet...), make([]byte, 10)...) // a minimum frame
+	long := append(append([]byte{}, packet...), make([]byte, 1550)...) // above the egress MTU as a frame
+	if n, err := dataplanetest.RingInject(dataplanetest.RingName("net_ring_trim0", 0), pool.Ptr(), [][]byte{long, padded}); err != nil || n != 2 {
+		t.Fatalf("injected %d: %v", n, err)
+	}
+	if err := dp.Launch(); err != nil {
+		t.Fatal(err)
+	}
+	if !eventually(2*time.Second, func() bool { return l.Counters().Tx == 2 }) {
+		t.Fatalf("forwarded %d of 2: %+v", l.Counters().Tx, l.Counters())
+	}
+	if err := dp.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := dataplanetest.RingDrain(dataplanetest.RingName("net_ring_trim1", 0), 4)
+	if err != nil || len(got) != 2 {
+		t.Fatalf("sent %d frames: %v", len(got), err)
+	}
+	// RingDrain copies at most 128 bytes: lengths up to that are exact.
+	if len(got[0]) != 60 || len(got[1]) != 60 {
+		t.Errorf("sent %d and %d bytes, want 60 and 60 (14 + 36 of packet, padded to the minimum frame)", len(got[0]), len(got[1]))
 	}
 }

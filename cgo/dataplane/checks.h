@@ -83,6 +83,9 @@ classify(const uint8_t *frame, uint32_t data_len, uint32_t pkt_len,
 		flags |= STEER_V_L2BCAST;
 	else if (unlikely(!rte_is_same_ether_addr(&eth->dst_addr, port_mac)))
 		return STEER_V_DROP | STEER_DROP_L2_OTHER_HOST;
+	/* 4.2.2.11 / 5.3.7: no host sends from a group or the zero address */
+	if (unlikely(!rte_is_unicast_ether_addr(&eth->src_addr) || rte_is_zero_ether_addr(&eth->src_addr)))
+		return STEER_V_DROP | STEER_DROP_LINK_SOURCE;
 	if (unlikely(eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4))) {
 		if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP))
 			return STEER_V_SLOW | STEER_SLOW_ARP;
@@ -147,8 +150,10 @@ mac48_of(const uint8_t *mac)
 }
 
 /* The common case of classify() in one pass and one branch: unicast to the
- * port's MAC, IPv4 without options, an intact header, a total length
- * between 20 and both the frame and the smallest MTU, no martian address.
+ * port's MAC from a unicast, non-zero MAC, IPv4 without options, an intact
+ * header, a total length between 20 and both the frame and the smallest
+ * MTU, no bytes after the IP packet but a minimum frame's padding, no
+ * martian address.
  * Any doubt returns 0 and classify() finds the exact verdict; a packet
  * above the smallest MTU is a doubt too, so that stage 3 can ignore MTUs.
  * frame must hold ETH_IPV4_MIN bytes.
@@ -162,10 +167,11 @@ classify_common(const uint8_t *frame, uint32_t pkt_len, uint64_t mac48, uint64_t
 {
 	const uint8_t *ip = frame + RTE_ETHER_HDR_LEN;
 	uint64_t a;
-	uint32_t e, w0, w1, w2, w3, w4;
+	uint32_t s4, e, w0, w1, w2, w3, w4;
 	uint16_t tot_be;
 
 	memcpy(&a, frame, 8);        /* destination MAC, 2 bytes of the source */
+	memcpy(&s4, frame + 8, 4);   /* the source MAC's other 4 bytes */
 	memcpy(&e, frame + 12, 4);   /* ethertype, version/IHL, TOS */
 	memcpy(&w0, ip, 4);          /* version/IHL, TOS, total length */
 	memcpy(&w1, ip + 4, 4);
@@ -177,12 +183,17 @@ classify_common(const uint8_t *frame, uint32_t pkt_len, uint64_t mac48, uint64_t
 	 * unsigned, one compare (below 20 wraps high) */
 	uint32_t tot_less20 = rte_be_to_cpu_16(tot_be) - IPV4_MIN_HDR;
 	uint32_t lim_less20 = RTE_MIN(pkt_len - ETH_IPV4_MIN, mtu_less20);
+	uint16_t src_hi = (uint16_t)(a >> 48); /* the source MAC's first two bytes */
 
 	/* Little-endian: a field's first byte is the low one. The MAC is the
 	 * low 48 bits of a; the low 24 bits of e are 08 00 45 (IPv4, version
 	 * 4, IHL 5). */
 	uint64_t odd = ((a ^ mac48) << 16) | ((e & 0xffffff) ^ 0x450008);
 	odd |= tot_less20 > lim_less20;
+	/* bytes after the IP packet that are not a minimum frame's padding:
+	 * stage 3 trims them */
+	odd |= (pkt_len - ETH_IPV4_MIN != tot_less20) & (pkt_len > RTE_ETHER_MIN_LEN - RTE_ETHER_CRC_LEN);
+	odd |= (src_hi & 1) | ((src_hi | s4) == 0); /* a group or zero source MAC */
 	odd |= octet_class[(uint8_t)w3] | octet_class[(uint8_t)w4];
 	if (cksum_flags != RTE_MBUF_F_RX_IP_CKSUM_GOOD) {
 		/* see ipv4_hdr_cksum_ok; BAD: classify() says so */

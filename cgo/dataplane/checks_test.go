@@ -36,6 +36,13 @@ func ipv4Header(ttl uint8, src, dst [4]byte, opts int) []byte {
 }
 
 // frame builds Ethernet + IPv4 header + 8 bytes of payload.
+// srcMAC sets a frame's source MAC.
+func srcMAC(f []byte, mac [6]byte) []byte {
+	f = append([]byte{}, f...)
+	copy(f[6:], mac[:])
+	return f
+}
+
 func frame(dstMAC [6]byte, ip []byte) []byte {
 	f := append(append(append([]byte{}, dstMAC[:]...), 2, 0, 0, 0, 0, 9, 0x08, 0x00), ip...)
 	return append(f, make([]byte, 8)...)
@@ -128,6 +135,10 @@ func TestClassify(t *testing.T) {
 		{"too short for ethernet", frame(portMAC, good)[:10], -1, dataplanetest.Verdict{Drop: fwd.DropRunt}},
 		{"too short for ipv4", frame(portMAC, good)[:30], -1, dataplanetest.Verdict{Drop: fwd.DropRunt}},
 		{"other host", frame(other, good), -1, dataplanetest.Verdict{Drop: fwd.DropL2OtherHost}},
+		{"from a broadcast MAC", srcMAC(frame(portMAC, good), bcast), -1, dataplanetest.Verdict{Drop: fwd.DropLinkSource}},
+		{"from a multicast MAC", srcMAC(frame(portMAC, good), [6]byte{0x01, 0, 0x5e, 0, 0, 1}), -1, dataplanetest.Verdict{Drop: fwd.DropLinkSource}},
+		{"from the zero MAC", srcMAC(frame(portMAC, good), [6]byte{}), -1, dataplanetest.Verdict{Drop: fwd.DropLinkSource}},
+		{"arp from a broadcast MAC", srcMAC(arp, bcast), -1, dataplanetest.Verdict{Drop: fwd.DropLinkSource}},
 		{"arp for other host", func() []byte { f := frame(other, good); f[12], f[13] = 0x08, 0x06; return f }(), -1, dataplanetest.Verdict{Drop: fwd.DropL2OtherHost}},
 		{"version 6 in ipv4 frame", frame(portMAC, mod(func(h []byte) { h[0] = 0x65 }, true)), -1, dataplanetest.Verdict{Drop: fwd.DropBadVersion}},
 		{"ihl 4", frame(portMAC, mod(func(h []byte) { h[0] = 0x44 }, false)), -1, dataplanetest.Verdict{Drop: fwd.DropBadIHL}},

@@ -27,6 +27,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"unsafe"
 
@@ -80,6 +81,21 @@ func (d *Dataplane) SetPort(id uint16, mac net.HardwareAddr, nbTxq, mtu int) err
 	defer C.free(m)
 	C.steer_dp_set_port(d.dp, C.uint16_t(id), (*C.uint8_t)(m), C.uint16_t(nbTxq), C.uint16_t(mtu))
 	d.portMAC[id] = append(net.HardwareAddr(nil), mac...)
+	return nil
+}
+
+// AddMartianSource makes transit packets from addr dropped with reason
+// (fwd.DropOwnSource for the router's addresses, fwd.DropBroadcastSource
+// for connected subnets' directed broadcasts). Before Launch.
+func (d *Dataplane) AddMartianSource(addr netip.Addr, reason fwd.DropReason) error {
+	if !addr.Is4() {
+		return fmt.Errorf("dataplane: martian source %v: IPv4 only", addr)
+	}
+	b := addr.As4()
+	be := *(*C.uint32_t)(unsafe.Pointer(&b[0])) // as the header holds it
+	if rc := C.steer_dp_add_martian_source(d.dp, be, C.uint8_t(reason)); rc != 0 {
+		return fmt.Errorf("dataplane: more than %d martian sources", C.STEER_MAX_MARTIAN_SOURCES)
+	}
 	return nil
 }
 

@@ -54,6 +54,25 @@
 enum steer_stage { STEER_STAGES(STEER_ENUM) STEER_STAGE_MAX };
 #undef STEER_ENUM
 
+/* Sources a transit packet must not have (RFC 1812 5.3.7): the router's
+ * own addresses and its connected subnets' directed broadcasts. The common
+ * case tests a 4096-bit filter of them, one load; a hit goes to the exact
+ * list. */
+#define STEER_MAX_MARTIAN_SOURCES 256
+struct steer_martians {
+	uint8_t filter[512];
+	uint16_t n;
+	uint32_t addr[STEER_MAX_MARTIAN_SOURCES]; /* as in the header: network order */
+	uint8_t drop[STEER_MAX_MARTIAN_SOURCES];  /* enum steer_drop */
+};
+
+/* The filter's bit for a source address as the header holds it. */
+static inline uint32_t
+martian_bit(uint32_t src_raw)
+{
+	return (src_raw ^ (src_raw >> 12) ^ (src_raw >> 20)) & 4095;
+}
+
 /* A waiter others wake (idle.h): set asleep, then block on fd. */
 struct steer_kick {
 	uint32_t asleep;
@@ -136,6 +155,7 @@ struct steer_dp {
 	uint64_t max_stall_tsc;    /* backpressure waits at most this long for room */
 	uint64_t drain_tsc;        /* flush partial TX buffers after this many cycles */
 	struct steer_fib fib;
+	struct steer_martians martians;
 	struct rte_rcu_qsbr *qsv;  /* lcores report quiescent states here */
 	/* Frames the control thread sends (ARP, ICMP, packets that waited for
 	 * ARP): one lcore drains this ring onto its TX queues. */
@@ -301,6 +321,7 @@ int steer_dp_share_txqs(struct steer_dp *dp, struct steer_lcore **lc, int n);
 void steer_lcore_free(struct steer_lcore *lc);
 int steer_dp_set_control(struct steer_dp *dp, struct rte_ring *ctl_tx, struct steer_lcore *drain);
 int steer_lcore_set_poll(struct steer_lcore *lc, uint8_t mode, uint64_t max_sleep_ns);
+int steer_dp_add_martian_source(struct steer_dp *dp, uint32_t addr_be, uint8_t drop);
 void steer_lcore_set_exc(struct steer_lcore *lc, struct rte_ring *exc);
 
 /* lcore.c: the loop, for rte_eal_remote_launch. */

@@ -107,10 +107,14 @@ steer_distribute(struct steer_lcore *lc, const struct steer_rxq *q, struct rte_m
 		uint8_t w = lc->reta[b];
 		lc->bucket_pkts[b]++;
 		uint8_t want = wanted(lc, b);
-		if (unlikely(w != want) && !is_local(lc, w) && worker_drained(lc, b, w)) {
+		if (unlikely(w != want) && !is_local(lc, w) && lc->out[w].n == 0 && worker_drained(lc, b, w)) {
 			/* leaving a worker that has sent all of it: RFS's
-			 * "last queue tail"; leaving this lcore waits for
-			 * the sweep after a flush */
+			 * "last queue tail". Not while this burst has
+			 * buffered anything for that worker: last_seq learns
+			 * of those packets only at out_flush, so one of this
+			 * bucket's could still be among them and the move
+			 * would let a later packet overtake it. Leaving this
+			 * lcore waits for the sweep after a flush. */
 			move_bucket(lc, b, w, want);
 			w = want;
 		}

@@ -12,6 +12,9 @@
 	X(BAD_CHECKSUM, "bad_checksum")                                        \
 	X(BAD_LENGTH, "bad_length")                                            \
 	X(MARTIAN_SOURCE, "martian_source")                                    \
+	X(OWN_SOURCE, "own_source")                                            \
+	X(BROADCAST_SOURCE, "broadcast_source")                                \
+	X(LINK_SOURCE, "link_source")                                          \
 	X(MARTIAN_DESTINATION, "martian_destination")                          \
 	X(L2_OTHER_HOST, "l2_other_host")                                      \
 	X(LINK_BROADCAST, "link_broadcast")                                    \

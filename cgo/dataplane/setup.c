@@ -294,6 +294,20 @@ steer_dp_set_control(struct steer_dp *dp, struct rte_ring *ctl_tx, struct steer_
 	return 0;
 }
 
+/* A source transit packets must not have: dropped with reason drop. */
+int
+steer_dp_add_martian_source(struct steer_dp *dp, uint32_t addr_be, uint8_t drop)
+{
+	struct steer_martians *ms = &dp->martians;
+	if (ms->n >= STEER_MAX_MARTIAN_SOURCES || drop >= STEER_DROP_MAX)
+		return -ENOSPC;
+	ms->addr[ms->n] = addr_be;
+	ms->drop[ms->n++] = drop;
+	uint32_t bit = martian_bit(addr_be);
+	ms->filter[bit >> 3] |= (uint8_t)(1u << (bit & 7));
+	return 0;
+}
+
 /* How lc waits when idle (idle.h); before launch. A mode that sleeps gets
  * an eventfd to be woken by. */
 int

@@ -39,6 +39,9 @@ const (
 	DropBadChecksum                          // header checksum (5.2.2)
 	DropBadLength                            // total length vs header and frame (5.2.2)
 	DropMartianSource                        // 0/8, 127/8, multicast or class E source (5.3.7)
+	DropOwnSource                            // a transit packet from one of the router's addresses (5.3.7)
+	DropBroadcastSource                      // from a connected subnet's directed broadcast (5.3.7)
+	DropLinkSource                           // from a group (broadcast, multicast) or zero MAC (4.2.2.11)
 	DropMartianDestination                   // 0/8, 127/8, class E destination (5.3.7)
 	DropL2OtherHost                          // unicast frame for another MAC
 	DropLinkBroadcast                        // link-layer broadcast not for the router (5.3.4)
@@ -49,7 +52,8 @@ const (
 )
 
 var dropNames = [NumDropReasons]string{"unknown_ethertype", "runt", "bad_version", "bad_ihl", "bad_checksum",
-	"bad_length", "martian_source", "martian_destination", "l2_other_host", "link_broadcast", "multicast",
+	"bad_length", "martian_source", "own_source", "broadcast_source", "link_source", "martian_destination",
+	"l2_other_host", "link_broadcast", "multicast",
 	"tx_full", "ring_full"}
 
 // String is the reason's counter name ("bad_checksum"), also its metrics label.

@@ -24,6 +24,8 @@ import (
 	"github.com/steer-router/steer/cgo/dpdk/fib"
 	"github.com/steer-router/steer/cgo/dpdk/mempool"
 	"github.com/steer-router/steer/pkg/config"
+	"github.com/steer-router/steer/pkg/fwd"
+	"github.com/steer-router/steer/pkg/inet"
 	"github.com/steer-router/steer/pkg/report"
 	"github.com/steer-router/steer/pkg/rib"
 )
@@ -108,6 +110,18 @@ func (r *Router) setup() error {
 	for _, p := range r.ports {
 		if err := r.dp.SetPort(uint16(p.id), p.mac, p.cfg.TxQueues, p.cfg.MTU); err != nil {
 			return err
+		}
+		// RFC 1812 5.3.7: no transit packet comes from the router's own
+		// addresses or its subnets' directed broadcasts.
+		for _, a := range p.cfg.Prefixes {
+			if err := r.dp.AddMartianSource(a.Addr(), fwd.DropOwnSource); err != nil {
+				return err
+			}
+			if inet.HasBroadcast(a) {
+				if err := r.dp.AddMartianSource(inet.Last(a), fwd.DropBroadcastSource); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	if err := r.buildRIB(socket); err != nil {
