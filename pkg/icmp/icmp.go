@@ -69,7 +69,8 @@ var (
 	ProtocolUnreachable = Kind{TypeDestUnreach, 2}
 	PortUnreachable     = Kind{TypeDestUnreach, 3}
 	FragmentationNeeded = Kind{TypeDestUnreach, 4} // and DF set; carries the next-hop MTU (RFC 1191)
-	ParameterProblem    = Kind{TypeParamProblem, 0}
+	SourceRouteFailed   = Kind{TypeDestUnreach, 5}
+	ParameterProblem    = Kind{TypeParamProblem, 0} // carries the offending octet's offset (RFC 792)
 )
 
 // Errors from EchoReply and Error, wrapped with details (use errors.Is).

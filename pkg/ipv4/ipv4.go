@@ -141,3 +141,63 @@ func DecrementTTL(ip []byte) bool {
 	binary.BigEndian.PutUint16(ip[10:12], ^uint16(s))
 	return true
 }
+
+// Option types of RFC 791 this package looks into.
+const (
+	OptEnd         = 0
+	OptNOP         = 1
+	OptRecordRoute = 7
+	OptTimestamp   = 68
+	OptLSRR        = 131 // loose source and record route
+	OptSSRR        = 137 // strict source and record route
+)
+
+// Options is what CheckOptions found in a header's options.
+type Options struct {
+	// Problem is the offset in the header of the first octet that makes
+	// the options malformed (the pointer of an ICMP Parameter Problem,
+	// RFC 1812 5.2.4, RFC 792), -1 when they are well formed.
+	Problem int
+	// SourceRoute: a loose or strict source route option is present.
+	SourceRoute bool
+}
+
+// CheckOptions validates the options of hdr, a whole IPv4 header (its IHL
+// bytes): every option but End and NOP has a length octet of at least 2
+// that keeps it inside the header, and the pointer of a record route,
+// source route or timestamp option is at least its minimum (RFC 791).
+func CheckOptions(hdr []byte) Options {
+	o := Options{Problem: -1}
+	for i := MinHeaderLen; i < len(hdr); {
+		switch typ := hdr[i]; typ {
+		case OptEnd:
+			return o
+		case OptNOP:
+			i++
+			continue
+		default:
+			if i+1 >= len(hdr) || hdr[i+1] < 2 || i+int(hdr[i+1]) > len(hdr) {
+				o.Problem = min(i+1, len(hdr)-1)
+				return o
+			}
+			n := int(hdr[i+1])
+			minPtr := 0
+			switch typ {
+			case OptRecordRoute, OptLSRR, OptSSRR:
+				minPtr = 4
+				o.SourceRoute = o.SourceRoute || typ != OptRecordRoute
+			case OptTimestamp:
+				minPtr = 5
+			}
+			if minPtr > 0 && (n < 3 || int(hdr[i+2]) < minPtr) {
+				o.Problem = i + 2
+				if n < 3 {
+					o.Problem = i + 1
+				}
+				return o
+			}
+			i += n
+		}
+	}
+	return o
+}

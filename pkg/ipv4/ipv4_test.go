@@ -218,3 +218,38 @@ func fuzzOne(t *testing.T, b []byte) {
 		}
 	}
 }
+
+func TestCheckOptions(t *testing.T) {
+	hdr := func(opts ...byte) []byte {
+		h := make([]byte, 20, 60)
+		h[0] = 0x45
+		return append(h, opts...)
+	}
+	cases := []struct {
+		name    string
+		hdr     []byte
+		problem int
+		sr      bool
+	}{
+		{"none", hdr(), -1, false},
+		{"nops and end", hdr(1, 1, 1, 0), -1, false},
+		{"record route", hdr(7, 7, 4, 0, 0, 0, 0, 0), -1, false},
+		{"timestamp", hdr(68, 8, 5, 0, 0, 0, 0, 0), -1, false},
+		{"loose source route", hdr(131, 7, 4, 10, 0, 0, 1, 0), -1, true},
+		{"strict source route", hdr(1, 137, 7, 4, 10, 0, 0, 1), -1, true},
+		{"length 0", hdr(7, 0, 4, 0), 21, false},
+		{"length 1", hdr(1, 130, 1, 0), 22, false},
+		{"past the header", hdr(131, 12, 4, 0, 0, 0, 0, 0), 21, false},
+		{"length at the last octet", hdr(1, 1, 1, 7), 23, false},
+		{"record route pointer 3", hdr(7, 7, 3, 0, 0, 0, 0, 0), 22, false},
+		{"source route too short", hdr(137, 2, 0, 0), 21, false},
+		{"timestamp pointer 4", hdr(68, 8, 4, 0, 0, 0, 0, 0), 22, false},
+		{"after end ignored", hdr(0, 7, 0, 0), -1, false},
+	}
+	for _, c := range cases {
+		got := CheckOptions(c.hdr)
+		if got.Problem != c.problem || (c.problem < 0 && got.SourceRoute != c.sr) {
+			t.Errorf("%s: %+v, want problem %d, source route %v", c.name, got, c.problem, c.sr)
+		}
+	}
+}

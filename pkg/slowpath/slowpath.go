@@ -369,7 +369,9 @@ func (s *SlowPath) local(port int, pkt []byte, l2bcast bool) {
 // icmpError sends an error about pkt (as received) back to its source from
 // the router's address on the ingress port, when RFC 1812 4.3.2.7 allows
 // and the token bucket has a token.
-func (s *SlowPath) icmpError(port int, pkt []byte, l2bcast bool, k icmp.Kind, mtu uint16) {
+// rest is the word after the ICMP checksum: the next-hop MTU of
+// FragmentationNeeded, the pointer of ParameterProblem (icmp.ErrorRest).
+func (s *SlowPath) icmpError(port int, pkt []byte, l2bcast bool, k icmp.Kind, rest uint32) {
 	if ok, why := icmp.MayError(pkt, l2bcast); !ok {
 		s.c.icmpSuppressed.add(why)
 		return
@@ -383,7 +385,7 @@ func (s *SlowPath) icmpError(port int, pkt []byte, l2bcast bool, k icmp.Kind, mt
 		s.drop("no_source_address")
 		return
 	}
-	msg, err := icmp.Error(pkt, k, src, mtu)
+	msg, err := icmp.ErrorRest(pkt, k, src, rest)
 	if err != nil {
 		s.drop("malformed")
 		return
@@ -415,8 +417,12 @@ func (s *SlowPath) sourceFor(port int, pkt []byte) (netip.Addr, bool) {
 }
 
 // forward sends, in software, a transit packet the fast path could not:
-// its neighbour's MAC is unknown, it has IP options (forwarded unchanged:
-// the router records nothing), or it exceeds the egress MTU. Its route is
+// its neighbour's MAC is unknown, it has IP options, or it exceeds the
+// egress MTU. Options are checked first (RFC 1812 5.2.4): malformed ones
+// get a Parameter Problem pointing at the bad octet; source-routed packets
+// are dropped (RFC 7126's advice, what most routers do: source routing
+// lets a sender steer around filters) with a Source Route Failed; record
+// route and timestamp pass unchanged (the router records nothing). Its route is
 // looked up again: it may have changed since the fast path looked (or the
 // fast path's lookup raced a FIB change).
 func (s *SlowPath) forward(port int, pkt []byte, l2bcast bool) {
@@ -426,6 +432,18 @@ func (s *SlowPath) forward(port int, pkt []byte, l2bcast bool) {
 		return
 	}
 	pkt = pkt[:h.TotalLen]
+	if h.HeaderLen > ipv4.MinHeaderLen {
+		switch o := ipv4.CheckOptions(pkt[:h.HeaderLen]); {
+		case o.Problem >= 0:
+			s.drop("bad_options")
+			s.icmpError(port, pkt, l2bcast, icmp.ParameterProblem, uint32(o.Problem)<<24)
+			return
+		case o.SourceRoute:
+			s.drop("source_routed")
+			s.icmpError(port, pkt, l2bcast, icmp.SourceRouteFailed, 0)
+			return
+		}
+	}
 	hop, ok := s.env.Lookup(h.Dst)
 	switch {
 	case !ok:
@@ -443,7 +461,7 @@ func (s *SlowPath) forward(port int, pkt []byte, l2bcast bool) {
 	}
 	if mtu := s.ports[int(hop.Port)].MTU; mtu > 0 && len(pkt) > mtu {
 		if h.DF {
-			s.icmpError(port, pkt, l2bcast, icmp.FragmentationNeeded, uint16(mtu))
+			s.icmpError(port, pkt, l2bcast, icmp.FragmentationNeeded, uint32(mtu))
 			return
 		}
 		frags, err := fragment(pkt, h, mtu)
@@ -473,6 +491,27 @@ func (s *SlowPath) output(pkt []byte) bool {
 	if hop.Kind != fwd.Forward && hop.Kind != fwd.Unresolved {
 		s.drop("not_forwardable")
 		return false
+	}
+	// What the router sends respects the MTU too: an echo reply as long
+	// as a request that came in on a larger-MTU port leaves in fragments
+	// (the router's packets never set DF).
+	if mtu := s.ports[int(hop.Port)].MTU; mtu > 0 && len(pkt) > mtu {
+		h, err := ipv4.Parse(pkt)
+		if err != nil {
+			s.drop("malformed")
+			return false
+		}
+		frags, err := fragment(pkt, h, mtu)
+		if err != nil {
+			s.drop("cannot_fragment")
+			return false
+		}
+		s.c.fragmented.Add(1)
+		ok := true
+		for _, f := range frags {
+			ok = s.toHop(hop, dst, f) && ok
+		}
+		return ok
 	}
 	return s.toHop(hop, dst, pkt)
 }
@@ -616,6 +655,10 @@ func kindName(k icmp.Kind) string {
 		return "port_unreachable"
 	case icmp.FragmentationNeeded:
 		return "fragmentation_needed"
+	case icmp.SourceRouteFailed:
+		return "source_route_failed"
+	case icmp.ParameterProblem:
+		return "parameter_problem"
 	}
 	return "other"
 }

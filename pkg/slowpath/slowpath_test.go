@@ -704,6 +704,34 @@ func TestEchoReply(t *testing.T) {
 	}
 }
 
+// The router's own packets respect the egress MTU: a reply as long as a
+// 1,000-byte request leaves port 2 (MTU 600) in fragments.
+func TestEchoReplyFragmented(t *testing.T) {
+	h := newHarness(t, defaultConfig())
+	req := icmpPkt(t, ipSpec{src: hostC, dst: ip0, ttl: 9}, 8, 0, 7, 7, pattern(972))
+	h.handle("local", 0, ipFrame(macA, req))
+	out := h.env.take()
+	if len(out) != 2 {
+		t.Fatalf("sent %d frames, want 2 fragments", len(out))
+	}
+	var payload []byte
+	for i, f := range out {
+		ip := f.frame[14:]
+		tot := int(binary.BigEndian.Uint16(ip[2:]))
+		mf, off := ip[6]&0x20 != 0, int(binary.BigEndian.Uint16(ip[6:])&0x1fff)*8
+		if f.port != 2 || tot > 600 || mf != (i == 0) || off != len(payload) || ipv4.Sum(ip[:20]) != 0xffff {
+			t.Errorf("fragment %d: port %d, %d bytes, MF %v, offset %d", i, f.port, tot, mf, off)
+		}
+		payload = append(payload, ip[20:tot]...)
+	}
+	if len(payload) != 8+972 || !bytes.Equal(payload[8:], req[28:]) {
+		t.Errorf("reassembled %d bytes of ICMP, want the echo's %d", len(payload), 8+972)
+	}
+	if st := h.s.Stats(); st.ICMP.EchoReplies != 1 || st.Fragmented != 1 {
+		t.Errorf("stats: echo replies %d fragmented %d", st.ICMP.EchoReplies, st.Fragmented)
+	}
+}
+
 // An echo reply whose way back is unresolved waits for ARP like any packet.
 func TestEchoReplyUnresolvedRoute(t *testing.T) {
 	h := newHarness(t, defaultConfig())
@@ -1134,6 +1162,51 @@ func TestIPOptionsForward(t *testing.T) {
 	}
 	if st := h.s.Stats(); st.SoftForwarded != 2 || st.Fragmented != 0 {
 		t.Errorf("stats %+v", st)
+	}
+}
+
+// Malformed options get a Parameter Problem pointing at the bad octet and
+// go no further; a source-routed packet is dropped with Source Route
+// Failed (RFC 1812 5.2.4; the choice to drop is RFC 7126's).
+func TestIPOptionsChecked(t *testing.T) {
+	h := newHarness(t, defaultConfig())
+	far := netip.MustParseAddr("100.64.0.5")
+	raw := func(opts ...byte) []byte { // a UDP packet with these option bytes (a multiple of 4)
+		p := udpPkt(t, ipSpec{src: hostA, dst: far, ttl: 9}, 9, 9, pattern(8))
+		out := append(append(slices.Clone(p[:20]), opts...), p[20:]...)
+		out[0] = 0x40 | byte((20+len(opts))/4)
+		binary.BigEndian.PutUint16(out[2:], uint16(len(out)))
+		binary.BigEndian.PutUint16(out[10:], 0)
+		binary.BigEndian.PutUint16(out[10:], ipv4.Checksum(out[:20+len(opts)]))
+		return out
+	}
+	for _, c := range []struct {
+		name string
+		pkt  []byte
+		k    icmp.Kind
+		rest uint32
+		drop string
+	}{
+		{"option length 0", raw(7, 0, 4, 0), icmp.ParameterProblem, 21 << 24, "bad_options"},
+		{"option length 1", raw(1, 0x94, 1, 0), icmp.ParameterProblem, 22 << 24, "bad_options"},
+		{"source route longer than the header", raw(131, 12, 4, 0), icmp.ParameterProblem, 21 << 24, "bad_options"},
+		{"record route pointer 1", raw(7, 7, 1, 0, 0, 0, 0, 0), icmp.ParameterProblem, 22 << 24, "bad_options"},
+		{"loose source route", raw(131, 7, 4, 10, 0, 0, 9, 0), icmp.SourceRouteFailed, 0, "source_routed"},
+		{"strict source route", raw(137, 7, 4, 10, 0, 0, 9, 0), icmp.SourceRouteFailed, 0, "source_routed"},
+	} {
+		before := h.s.Stats().Dropped[c.drop]
+		h.handle("ip_options", 0, ipFrame(macA, c.pkt))
+		out := h.sent(1)
+		checkICMPError(t, decodeIP(t, out[0].frame), ip0, hostA, c.k, c.rest, c.pkt)
+		if got := h.s.Stats().Dropped[c.drop]; got != before+1 {
+			t.Errorf("%s: dropped[%s] %d -> %d", c.name, c.drop, before, got)
+		}
+	}
+	// Record route passes, its TTL decremented.
+	rr := raw(7, 7, 4, 0, 0, 0, 0, 0)
+	h.handle("ip_options", 0, ipFrame(macA, rr))
+	if out := h.sent(1); out[0].port != 1 || !bytes.Equal(out[0].frame, wantFrame(macGW, mac1, decremented(rr))) {
+		t.Errorf("record route: frame on %d\n%x", out[0].port, out[0].frame)
 	}
 }
 

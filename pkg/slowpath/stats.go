@@ -87,7 +87,7 @@ type Stats struct {
 
 // ErrorKinds are the ICMP error counters' labels.
 var ErrorKinds = []string{"time_exceeded", "net_unreachable", "host_unreachable",
-	"port_unreachable", "protocol_unreachable", "fragmentation_needed"}
+	"port_unreachable", "protocol_unreachable", "fragmentation_needed", "source_route_failed", "parameter_problem"}
 
 // Stats reads the counters.
 func (s *SlowPath) Stats() Stats {
