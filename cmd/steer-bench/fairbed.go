@@ -401,6 +401,7 @@ func (s *spinner) stop() {
 // pingResult is a ping run's figures, or why there are none.
 type pingResult struct {
 	stats *pingStats
+	cpu   float64 // seconds ping ran: at a 5 ms interval it spins on CPU 0
 	err   error
 }
 
@@ -427,7 +428,11 @@ func (b *bench) ping(bed *fairBed, count int, interval string) pingResult {
 	if perr != nil {
 		return pingResult{err: fmt.Errorf("ping: %v %v: %s", err, perr, lastLines(string(out), 3))}
 	}
-	return pingResult{stats: st}
+	r := pingResult{stats: st}
+	if ps := cmd.ProcessState; ps != nil {
+		r.cpu = (ps.UserTime() + ps.SystemTime()).Seconds()
+	}
+	return r
 }
 
 func lastLines(s string, n int) string {

@@ -44,6 +44,7 @@ type fairness struct {
 	OK    bool    `json:"ok"`
 	Error *string `json:"error"`
 	Steer string  `json:"steer"` // the binary (the first of BENCH_STEER_BIN)
+	WallS   float64 `json:"wall_s"` // the whole phase
 	// WarmupS and WindowS of every cell.
 	WarmupS float64 `json:"warmup_s"`
 	WindowS float64 `json:"window_s"`
@@ -86,8 +87,8 @@ type fairCell struct {
 	Wakeups     uint64     `json:"wakeups"`
 	Ping        *pingStats `json:"ping,omitempty"`
 	// CPUOthers is user + system time of processes other than steer, the
-	// bench and the other process, in CPUs (softirq left out: the taps'
-	// kernel work is the cell's own).
+	// bench, the other process and ping, in CPUs (softirq left out: the
+	// taps' kernel work is the cell's own).
 	CPUOthers float64 `json:"cpu_others"`
 	WindowS   float64 `json:"window_s"`
 	Attempt   int     `json:"attempt"`
@@ -120,7 +121,9 @@ func (b *bench) fairnessPhase(rep *report) error {
 	f := &fairness{Steer: b.s.Steers[0].Path, WarmupS: fairWarmup.Seconds(), WindowS: fairWindow.Seconds(),
 		Cells: []fairCell{}, SteerExit: map[string]int{}, Discarded: []fairCell{}}
 	rep.fair = f
+	start := time.Now()
 	err := b.fairnessCells(f)
+	f.WallS = time.Since(start).Seconds()
 	if errors.Is(err, errInterrupted) {
 		return err
 	}
@@ -293,19 +296,20 @@ func (b *bench) fairWindow(bed *fairBed, f *fairness, l fairLoad, c *fairCell, s
 	if err != nil {
 		return err
 	}
+	pingCPU := 0.0
 	if pinged != nil {
 		p := <-pinged
 		if p.err != nil {
 			return p.err
 		}
-		c.Ping = p.stats
+		c.Ping, pingCPU = p.stats, p.cpu
 	}
 	if gen != nil {
 		if err := gen.halt(); err != nil {
 			return fmt.Errorf("generator: %w", err)
 		}
 	}
-	b.fillCell(c, a, z, f)
+	b.fillCell(c, a, z, f, pingCPU)
 	if other != nil {
 		out, err := other.wait()
 		if err != nil {
@@ -322,8 +326,8 @@ func (b *bench) fairWindow(bed *fairBed, f *fairness, l fairLoad, c *fairCell, s
 }
 
 // fillCell computes a cell's figures from the snapshots at the window's
-// two ends.
-func (b *bench) fillCell(c *fairCell, a, z fairSnap, f *fairness) {
+// two ends and the seconds ping ran in the window.
+func (b *bench) fillCell(c *fairCell, a, z fairSnap, f *fairness, pingCPU float64) {
 	dt := z.at.Sub(a.at).Seconds()
 	c.WindowS = dt
 	c.Poll = z.lcore.Poll
@@ -339,7 +343,7 @@ func (b *bench) fillCell(c *fairCell, a, z fairSnap, f *fairness) {
 		c.AsleepShare = float64(z.lcore.AsleepCycles-a.lcore.AsleepCycles) / all
 	}
 	c.Sleeps, c.Wakeups = z.lcore.Sleeps-a.lcore.Sleeps, z.lcore.Wakeups-a.lcore.Wakeups
-	c.CPUOthers = max(0, float64(z.userSys-a.userSys)-float64(z.ours-a.ours)) / b.hz / dt
+	c.CPUOthers = max(0, float64(z.userSys-a.userSys)/b.hz-float64(z.ours-a.ours)/b.hz-pingCPU) / dt
 }
 
 // soloSpeed is the other process's speed alone on CPU 1, measured again

@@ -237,8 +237,8 @@ func fairLines(f *fairness, maxOther float64) []string {
 	if f == nil {
 		return nil
 	}
-	out := []string{"", fmt.Sprintf("fairness (steer lcore 1 and a CPU-bound process share CPU %d; net_tap, generator and ping on CPU %d; %.0f s warm-up, %.0f s window per cell):",
-		fairCPU, genCPU, f.WarmupS, f.WindowS)}
+	out := []string{"", fmt.Sprintf("fairness (steer lcore 1 and a CPU-bound process share CPU %d; net_tap, generator and ping on CPU %d; %.0f s warm-up, %.0f s window per cell; %.0f s in all):",
+		fairCPU, genCPU, f.WarmupS, f.WindowS, f.WallS)}
 	if f.SoloItersPerS > 0 {
 		line := fmt.Sprintf("the other process alone on CPU %d: %.1f M iterations/s", fairCPU, f.SoloItersPerS/1e6)
 		if a := f.SoloAfterItersPerS; a != nil {
