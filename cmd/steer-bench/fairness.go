@@ -43,8 +43,8 @@ var pollModes = []string{config.PollBusy, config.PollAdaptive, config.PollInterr
 type fairness struct {
 	OK    bool    `json:"ok"`
 	Error *string `json:"error"`
-	Steer string  `json:"steer"` // the binary (the first of BENCH_STEER_BIN)
-	WallS   float64 `json:"wall_s"` // the whole phase
+	Steer string  `json:"steer"`  // the binary (the first of BENCH_STEER_BIN)
+	WallS float64 `json:"wall_s"` // the whole phase
 	// WarmupS and WindowS of every cell.
 	WarmupS float64 `json:"warmup_s"`
 	WindowS float64 `json:"window_s"`
