@@ -48,6 +48,24 @@ func (d *Dataplane) SetControl(exc []unsafe.Pointer, ctlTx unsafe.Pointer) error
 	return errors.New("dataplane: no lcore has TX queues to send the control thread's frames")
 }
 
+// WaitSent returns once the lcore that sends the control thread's frames
+// has taken every one queued so far (it sends them at once), or after
+// max: the frames that waited for ARP leave before the fast path is told
+// the neighbour, so a flow's newer packets cannot overtake them.
+func (d *Dataplane) WaitSent(max time.Duration) bool {
+	if d.dp.ctl_tx == nil {
+		return true
+	}
+	for end := time.Now().Add(max); ; time.Sleep(20 * time.Microsecond) {
+		if C.rte_ring_count(d.dp.ctl_tx) == 0 {
+			return true
+		}
+		if time.Now().After(end) {
+			return false
+		}
+	}
+}
+
 // WaitExceptions blocks the control thread until an lcore hands it an
 // exception, stop is closed or timeout passes, so an idle control thread
 // wakes for its timers only. pending looks for exceptions already waiting,

@@ -173,6 +173,10 @@ type Hooks interface {
 	// Send: pkt (queued, or passed to Resolve for a usable entry) can go to
 	// mac on port.
 	Send(port int, mac net.HardwareAddr, pkt []byte)
+	// Drain returns once what Send was given has left (or a bound has
+	// passed): the packets that waited for an entry go out before Resolved
+	// lets the fast path send the flow's newer ones.
+	Drain()
 	// Dropped: pkt will not be sent; reason is one of the Drop* constants.
 	Dropped(pkt []byte, reason string)
 }
@@ -650,14 +654,20 @@ func (t *Table) request(e *entry, dst net.HardwareAddr) {
 }
 
 // install tells the fast path about e and sends what was waiting for it.
+// install: the packets that waited leave first, then the fast path
+// learns the entry; the other way round, its newer packets of a flow could
+// overtake the older ones still queued here.
 func (t *Table) install(e *entry) {
 	e.installed = true
-	t.hooks.Resolved(e.snapshot())
 	q := e.queue
 	e.queue = nil
 	for _, p := range q {
 		t.hooks.Send(e.port, e.mac, p)
 	}
+	if len(q) > 0 {
+		t.hooks.Drain()
+	}
+	t.hooks.Resolved(e.snapshot())
 }
 
 func (t *Table) uninstall(e *entry) {

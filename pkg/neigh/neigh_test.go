@@ -62,6 +62,7 @@ func (r *recorder) Send(port int, mac net.HardwareAddr, pkt []byte) {
 	r.add("send %d %s %s", port, mac, pkt)
 }
 func (r *recorder) Dropped(pkt []byte, reason string) { r.add("drop %s %s", pkt, reason) }
+func (r *recorder) Drain()                            { r.add("drain") }
 
 // take returns the events recorded since the last take.
 func (r *recorder) take() []string {
@@ -162,10 +163,11 @@ func TestResolveReplyFlushesInOrder(t *testing.T) {
 	c.advance(500 * time.Millisecond)
 	tb.Learn(1, ip1, mac1, Reply)
 	expect(t, r,
-		"resolved 1 10.0.0.1 02:00:00:00:00:01 reachable",
 		"send 1 02:00:00:00:00:01 a",
 		"send 1 02:00:00:00:00:01 b",
-		"send 1 02:00:00:00:00:01 c")
+		"send 1 02:00:00:00:00:01 c",
+		"drain",
+		"resolved 1 10.0.0.1 02:00:00:00:00:01 reachable")
 	e := expectState(t, tb, ip1, Reachable)
 	if !slices.Equal(e.MAC, mac1) || e.Port != 1 || e.Static || !e.Updated.Equal(c.now()) {
 		t.Fatalf("entry %+v", e)
@@ -265,10 +267,11 @@ func TestQueueOverflowDropsOldest(t *testing.T) {
 	expect(t, r, "req 1 10.0.0.1 bcast", "drop 1 queue_full", "drop 2 queue_full")
 	tb.Learn(1, ip1, mac1, Reply)
 	expect(t, r,
-		"resolved 1 10.0.0.1 02:00:00:00:00:01 reachable",
 		"send 1 02:00:00:00:00:01 3",
 		"send 1 02:00:00:00:00:01 4",
-		"send 1 02:00:00:00:00:01 5")
+		"send 1 02:00:00:00:00:01 5",
+		"drain",
+		"resolved 1 10.0.0.1 02:00:00:00:00:01 reachable")
 	if d := tb.Stats().Dropped[DropQueueFull]; d != 2 {
 		t.Fatalf("queue_full drops %d, want 2", d)
 	}
@@ -290,7 +293,7 @@ func TestStatic(t *testing.T) {
 	if err := tb.AddStatic(1, ip1, mac1); err != nil {
 		t.Fatal(err)
 	}
-	expect(t, r, "resolved 1 10.0.0.1 02:00:00:00:00:01 static", "send 1 02:00:00:00:00:01 a")
+	expect(t, r, "send 1 02:00:00:00:00:01 a", "drain", "resolved 1 10.0.0.1 02:00:00:00:00:01 static")
 	if e := expectState(t, tb, ip1, Static); !e.Static {
 		t.Fatalf("entry %+v: Static false", e)
 	}
@@ -412,9 +415,9 @@ func TestLearn(t *testing.T) {
 		{none, Reply, mac1, "reachable", []string{"resolved 1 10.0.0.1 02:00:00:00:00:01 reachable"}},
 		{none, RequestToUs, mac1, "stale", []string{"resolved 1 10.0.0.1 02:00:00:00:00:01 stale"}},
 		// Incomplete: anything resolves it and flushes the queue.
-		{"incomplete", Reply, mac1, "reachable", []string{"resolved 1 10.0.0.1 02:00:00:00:00:01 reachable", "send 1 02:00:00:00:00:01 q"}},
-		{"incomplete", RequestToUs, mac1, "stale", []string{"resolved 1 10.0.0.1 02:00:00:00:00:01 stale", "send 1 02:00:00:00:00:01 q"}},
-		{"incomplete", Other, mac1, "stale", []string{"resolved 1 10.0.0.1 02:00:00:00:00:01 stale", "send 1 02:00:00:00:00:01 q"}},
+		{"incomplete", Reply, mac1, "reachable", []string{"send 1 02:00:00:00:00:01 q", "drain", "resolved 1 10.0.0.1 02:00:00:00:00:01 reachable"}},
+		{"incomplete", RequestToUs, mac1, "stale", []string{"send 1 02:00:00:00:00:01 q", "drain", "resolved 1 10.0.0.1 02:00:00:00:00:01 stale"}},
+		{"incomplete", Other, mac1, "stale", []string{"send 1 02:00:00:00:00:01 q", "drain", "resolved 1 10.0.0.1 02:00:00:00:00:01 stale"}},
 		// Same MAC: only a Reply changes the state (confirms); nothing to reinstall.
 		{"reachable", Reply, mac1, "reachable", nil},
 		{"reachable", RequestToUs, mac1, "reachable", nil},
@@ -540,7 +543,7 @@ func TestLearnWrongPortForExistingEntry(t *testing.T) {
 	tb.Resolve(2, ip1, []byte("a"))
 	expect(t, r, "unresolved 1 10.0.0.1 reachable", "req 2 10.0.0.1 bcast")
 	tb.Learn(2, ip1, mac2, Reply)
-	expect(t, r, "resolved 2 10.0.0.1 02:00:00:00:00:02 reachable", "send 2 02:00:00:00:00:02 a")
+	expect(t, r, "send 2 02:00:00:00:00:02 a", "drain", "resolved 2 10.0.0.1 02:00:00:00:00:02 reachable")
 }
 
 func TestResolveInvalidTarget(t *testing.T) {

@@ -148,6 +148,13 @@ type slowEnv struct{ r *Router }
 
 func (e slowEnv) Take(n int) []fwd.Exception { return e.r.slow.exc.Take(n) }
 
+// controlSendWait bounds how long a resolved neighbour's queued packets
+// may take to leave before the fast path learns it (the sending lcore
+// takes them within microseconds, or wakes for them).
+const controlSendWait = 10 * time.Millisecond
+
+func (e slowEnv) Drain() { e.r.dp.WaitSent(controlSendWait) }
+
 func (e slowEnv) Idle(d time.Duration, stop <-chan struct{}) {
 	e.r.dp.WaitExceptions(d, stop, e.r.slow.exc.Pending)
 }

@@ -50,6 +50,10 @@ type Env interface {
 	Lookup(dst netip.Addr) (fwd.NextHop, bool)
 	// LinkUp reports a port's link state.
 	LinkUp(port int) bool
+	// Drain returns once the frames given to Send have left the router (a
+	// bound on the wait is the Env's), so what the fast path sends next
+	// follows them.
+	Drain()
 	// Idle blocks until an exception may have arrived (an lcore wakes
 	// the control thread when it hands one over), stop is closed, or d
 	// passes: an idle control thread wakes only for its timers.
@@ -604,6 +608,8 @@ func (h hooks) Unresolved(e neigh.Entry) {
 func (h hooks) Send(port int, mac net.HardwareAddr, pkt []byte) {
 	h.s.sendIP(port, mac, pkt)
 }
+
+func (h hooks) Drain() { h.s.env.Drain() }
 
 // Dropped: a packet could not reach its neighbour. When resolution failed,
 // its sender learns: host unreachable (RFC 1812 4.3.3.? / 5.2.7.1).

@@ -92,6 +92,7 @@ type fakeEnv struct {
 	notify  chan struct{} // if set, signalled (non-blocking) on each Send
 	wake    chan struct{} // inject wakes Idle, as an lcore's exception does
 	idles   int           // Idle calls
+	drains  []int         // Drain calls: the frames sent before each
 	takes   int           // Take calls
 }
 
@@ -99,6 +100,12 @@ func (f *fakeEnv) counts() (idles, takes int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.idles, f.takes
+}
+
+func (f *fakeEnv) Drain() {
+	f.mu.Lock()
+	f.drains = append(f.drains, len(f.sent)) // how many frames had left when it was asked
+	f.mu.Unlock()
 }
 
 func (f *fakeEnv) Idle(d time.Duration, stop <-chan struct{}) {
@@ -1048,8 +1055,16 @@ func TestUnresolvedConnected(t *testing.T) {
 		t.Fatalf("sent on %d\n%x\nwant\n%x", out[0].port, out[0].frame, want)
 	}
 	// The destination answers with a request of its own: Stale, usable.
-	// Learning flushes the queue before the reply goes out.
+	// Learning flushes the queue before the reply goes out, and the
+	// queued packet leaves (Drain) before the fast path is told (Resolved).
+	resolvedBefore := len(h.resolved)
 	h.handle("arp", 1, arp.Request(macD, dst, ip1, nil))
+	h.env.mu.Lock()
+	drains := slices.Clone(h.env.drains)
+	h.env.mu.Unlock()
+	if len(drains) != 1 || drains[0] != 1 || len(h.resolved) != resolvedBefore+1 {
+		t.Errorf("drains %v (frames sent before each), resolved %d: want one drain after the queued packet, then the entry resolved", drains, len(h.resolved)-resolvedBefore)
+	}
 	out = h.sent(2)
 	if want := wantFrame(macD, mac1, decremented(pkt)); out[0].port != 1 || !bytes.Equal(out[0].frame, want) {
 		t.Errorf("forwarded\n%x\nwant\n%x", out[0].frame, want)
