@@ -18,20 +18,25 @@ type exitError struct{ code int }
 func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
 
 func main() {
-	root := &cobra.Command{
-		Use:           "steer",
-		Short:         "steer is a kernel-bypass IPv4 router (Go control plane, DPDK data plane)",
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
-	root.AddCommand(runCmd(), validateCmd(), versionCmd(), routesCmd(), neighborsCmd(), statsCmd())
-	if err := root.Execute(); err != nil {
+	if err := newRootCmd().Execute(); err != nil {
 		if e, ok := err.(exitError); ok {
 			os.Exit(e.code)
 		}
 		fmt.Fprintln(os.Stderr, "steer:", err)
 		os.Exit(1)
 	}
+}
+
+// newRootCmd builds the whole command tree (also what gen-docs documents).
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "steer",
+		Short:         "steer is a kernel-bypass IPv4 router (Go control plane, DPDK data plane)",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(runCmd(), validateCmd(), versionCmd(), routesCmd(), neighborsCmd(), statsCmd(), genDocsCmd())
+	return root
 }
 
 func versionCmd() *cobra.Command {
