@@ -146,7 +146,7 @@ func TestReload(t *testing.T) {
 		`"msg":"reload: route 192.0.2.0/24 via 203.0.113.2 added"`,
 		`"msg":"reload: route 198.51.100.0/24 now via 10.0.0.2 (was via 203.0.113.2)"`,
 		`"msg":"reload applied","routes_added":1,"routes_removed":1,"routes_changed":1,`,
-		`"msg":"reload refused: ports[1].device changed; needs a restart","fields":["ports[1].device changed"]`,
+		`"msg":"reload refused: ports[1].device changed; needs a restart (nothing was changed)","fields":["ports[1].device changed"]`,
 		`routes[1].prefix`,
 	} {
 		if !strings.Contains(r.Stderr, line) {

@@ -95,7 +95,7 @@ func TestRoutesCLI(t *testing.T) {
 		t.Errorf("a route over the router's own address: %s", out)
 	}
 	r := b.Run("routes", "add", "192.0.2.0/24", "via", "203.0.113.2", "--api", api.base, "--token", "wrong")
-	if r.Code != 1 || !strings.Contains(r.Output(), "Bearer") {
+	if r.Code != 1 || !strings.Contains(r.Stderr, "refused the token: --token or $STEER_API_TOKEN") {
 		t.Errorf("a wrong token: exit %d\n%s", r.Code, r)
 	}
 

@@ -37,14 +37,24 @@ func neighborsCmd() *cobra.Command {
 		},
 	}
 	add.Flags().StringVar(&port, "port", "", "name of the port the neighbour is reached through")
-	cmd.AddCommand(&cobra.Command{
+	_ = add.RegisterFlagCompletionFunc("port", c.completePorts)
+	list := &cobra.Command{
 		Use:   "list",
 		Short: "list the neighbour table (static and learnt entries)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var out struct{ Neighbors []report.Neighbor }
+			asJSON, err := jsonOutput(c.output)
+			if err != nil {
+				return err
+			}
+			var out struct {
+				Neighbors []report.Neighbor `json:"neighbors"`
+			}
 			if err := c.do("GET", "/api/v1/neighbors", nil, &out); err != nil {
 				return err
+			}
+			if asJSON {
+				return printJSON(cmd.OutOrStdout(), out)
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "IP\tMAC\tPORT\tSTATE\tSTATIC")
@@ -61,10 +71,13 @@ func neighborsCmd() *cobra.Command {
 			}
 			return tw.Flush()
 		},
-	}, add, &cobra.Command{
-		Use:   "del IP",
-		Short: "delete a static neighbour",
-		Args:  cobra.ExactArgs(1),
+	}
+	outputFlag(list, &c.output)
+	cmd.AddCommand(list, add, &cobra.Command{
+		Use:     "del IP",
+		Aliases: []string{"delete", "rm"},
+		Short:   "delete a static neighbour",
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := c.do("DELETE", "/api/v1/neighbors/"+url.PathEscape(args[0]), nil, nil); err != nil {
 				return err

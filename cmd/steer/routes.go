@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"strconv"
@@ -18,71 +15,6 @@ import (
 	"github.com/steer-router/steer/pkg/config"
 	"github.com/steer-router/steer/pkg/rib"
 )
-
-// apiClient talks to a running steer's HTTP API.
-type apiClient struct {
-	base  string // http://127.0.0.1:9464
-	token string
-	http  *http.Client
-}
-
-func apiFlags(cmd *cobra.Command, c *apiClient) {
-	cmd.PersistentFlags().StringVar(&c.base, "api", "http://127.0.0.1:9464", "address of a running steer's API (its metrics.listen)")
-	cmd.PersistentFlags().StringVar(&c.token, "token", os.Getenv("STEER_API_TOKEN"), "bearer token for changes (default $STEER_API_TOKEN)")
-}
-
-// apiError is an error answer of the API: its message and the field it
-// names ("via", "routes[3].via"; "" for none).
-type apiError struct{ Field, Msg string }
-
-func (e *apiError) Error() string {
-	if e.Field != "" {
-		return e.Field + ": " + e.Msg
-	}
-	return e.Msg
-}
-
-// do sends a request and decodes a JSON answer into out (if not nil). API
-// errors come back as an *apiError: their message, with the field they name.
-func (c *apiClient) do(method, path string, in, out any) error {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return err
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, strings.TrimRight(c.base, "/")+path, body)
-	if err != nil {
-		return err
-	}
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
-	if c.http == nil {
-		c.http = &http.Client{Timeout: 5 * time.Second}
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("no steer answering at %s (is steer running, and is this its metrics.listen?): %w", c.base, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode >= 300 {
-		var e struct{ Error, Field string }
-		if json.NewDecoder(resp.Body).Decode(&e) == nil && e.Error != "" {
-			return &apiError{Field: e.Field, Msg: strings.TrimPrefix(e.Error, e.Field+": ")}
-		}
-		return fmt.Errorf("%s %s: %s", method, path, resp.Status)
-	}
-	if out != nil {
-		return json.NewDecoder(resp.Body).Decode(out)
-	}
-	return nil
-}
 
 func routesCmd() *cobra.Command {
 	c := &apiClient{}
@@ -97,13 +29,22 @@ func routesCmd() *cobra.Command {
 		Short: "list the static routes (--all: every FIB entry, the router's own included)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var out struct{ Routes []rib.Route }
+			asJSON, err := jsonOutput(c.output)
+			if err != nil {
+				return err
+			}
+			var out struct {
+				Routes []rib.Route `json:"routes"`
+			}
 			path := "/api/v1/routes"
 			if all {
 				path += "?all=1"
 			}
 			if err := c.do("GET", path, nil, &out); err != nil {
 				return err
+			}
+			if asJSON {
+				return printJSON(cmd.OutOrStdout(), out)
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "PREFIX\tSOURCE\tVIA\tNEXT HOP")
@@ -118,6 +59,7 @@ func routesCmd() *cobra.Command {
 		},
 	}
 	list.Flags().BoolVar(&all, "all", false, "every FIB entry: connected subnets, the router's addresses, resolved neighbours")
+	outputFlag(list, &c.output)
 	var file string
 	add := &cobra.Command{
 		Use:   "add PREFIX via GATEWAY | add --file FILE",
@@ -148,9 +90,10 @@ func routesCmd() *cobra.Command {
 	}
 	add.Flags().StringVar(&file, "file", "", "add every route of FILE, one `PREFIX via GATEWAY` per line (the routes_file format), in one request: all or none")
 	cmd.AddCommand(list, add, &cobra.Command{
-		Use:   "del PREFIX",
-		Short: "delete a static route",
-		Args:  cobra.ExactArgs(1),
+		Use:     "del PREFIX",
+		Aliases: []string{"delete", "rm"},
+		Short:   "delete a static route",
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !strings.Contains(args[0], "/") {
 				return fmt.Errorf("prefix: %q needs a length, like 198.51.100.0/24", args[0])

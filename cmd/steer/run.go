@@ -12,7 +12,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 
@@ -29,11 +28,11 @@ func runCmd() *cobra.Command {
 	var path, statsFile string
 	var exitOnIdle time.Duration
 	cmd := &cobra.Command{
-		Use:   "run --config FILE",
+		Use:   "run [--config FILE]",
 		Short: "forward until SIGINT/SIGTERM, then stop cleanly and exit 0; SIGHUP re-reads the config",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(cmd, path)
+			cfg, err := loadConfig(cmd, &path)
 			if err != nil {
 				return err
 			}
@@ -70,7 +69,16 @@ func runCmd() *cobra.Command {
 				log.Error("start-up failed", zap.Error(err))
 				return exitError{1}
 			}
-			stopAPI, err := startAPI(cfg, r, log, rl.Collectors()...)
+			stopAPI, err := startAPI(cfg, r, log, api.Options{
+				Collectors: rl.Collectors(),
+				Reload: func() (bool, string) {
+					rep := rl.Reload(r)
+					return rep.Outcome == reload.Applied, rep.Message
+				},
+				RunningConfig: func() ([]byte, error) {
+					return reload.Dump(rl.Running(), r.Routes(false), r.Neighbors(), path, time.Now())
+				},
+			})
 			if err != nil {
 				log.Error("start-up failed", zap.Error(err))
 				if _, err := r.Stop(); err != nil {
@@ -114,10 +122,9 @@ func runCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&path, "config", "c", "", "config file (YAML)")
+	configFlag(cmd, &path)
 	cmd.Flags().StringVar(&statsFile, "stats-file", "", "write the final counters as JSON to this file on exit")
 	cmd.Flags().DurationVar(&exitOnIdle, "exit-on-idle", 0, "stop once no packet has arrived for this long (for replaying pcaps); 0 = never")
-	_ = cmd.MarkFlagRequired("config")
 	return cmd
 }
 
@@ -128,7 +135,7 @@ const apiShutdown = 2 * time.Second
 // empty). Listening happens here, so a busy address is a start-up error.
 // The returned function stops the server: in-flight requests get
 // apiShutdown to finish, then their connections are closed.
-func startAPI(cfg *config.Config, r *router.Router, log *zap.Logger, extra ...prometheus.Collector) (func(), error) {
+func startAPI(cfg *config.Config, r *router.Router, log *zap.Logger, o api.Options) (func(), error) {
 	if cfg.Metrics.Listen == "" {
 		log.Info("HTTP API disabled (metrics.listen is empty)")
 		return func() {}, nil
@@ -139,12 +146,10 @@ func startAPI(cfg *config.Config, r *router.Router, log *zap.Logger, extra ...pr
 	}
 	ln = api.LimitConns(ln, api.MaxConns, nil)
 	token := cfg.Metrics.APIToken()
-	h := api.New(r, api.Options{
-		Token:      token,
-		Build:      metrics.BuildInfo{Version: version, DPDK: dpdkVersion()},
-		Logf:       func(format string, args ...any) { log.Info(fmt.Sprintf(format, args...)) },
-		Collectors: extra,
-	})
+	o.Token = token
+	o.Build = metrics.BuildInfo{Version: version, DPDK: dpdkVersion()}
+	o.Logf = func(format string, args ...any) { log.Info(fmt.Sprintf(format, args...)) }
+	h := api.New(r, o)
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,

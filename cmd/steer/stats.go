@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -30,7 +31,8 @@ prints the rates in between: per port packets and bits per second received and s
 drops (missed) and errors per second; per lcore packets per second received and forwarded,
 drops and slow-path hand-offs per second and how busy its polling loop was (busy polls / all
 polls); and the totals. --watch refreshes until Ctrl-C (in place on a terminal, otherwise one
-table after another); --count N stops after N tables.`,
+table after another); --count N stops after N tables. -o json writes each table as one
+JSON object per line (rates per second; ratios from 0 to 1, null where there is none).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if interval <= 0 {
@@ -44,12 +46,18 @@ table after another); --count N stops after N tables.`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			asJSON, err := jsonOutput(c.output)
+			if err != nil {
+				return err
+			}
 			out := cmd.OutOrStdout()
 			f, isFile := out.(*os.File)
-			return watchStats(ctx, c, out, interval, count, isFile && term.IsTerminal(int(f.Fd())))
+			tty := isFile && term.IsTerminal(int(f.Fd())) && !asJSON
+			return watchStats(ctx, c, out, interval, count, tty, asJSON)
 		},
 	}
 	apiFlags(cmd, c)
+	outputFlag(cmd, &c.output)
 	cmd.Flags().BoolVarP(&watch, "watch", "w", false, "refresh until Ctrl-C")
 	cmd.Flags().DurationVarP(&interval, "interval", "i", time.Second, "time between the reads a table's rates are computed from")
 	cmd.Flags().IntVarP(&count, "count", "n", 0, "stop after this many tables (0: 1 without --watch, unlimited with)")
@@ -73,8 +81,8 @@ func (c *apiClient) sample() (sample, error) {
 // watchStats prints count tables (0: until ctx ends), each from the read
 // before and a read interval later. On a terminal each table replaces the
 // last; otherwise tables are separated by a blank line. Ctrl-C ends it
-// without an error.
-func watchStats(ctx context.Context, c *apiClient, out io.Writer, interval time.Duration, count int, tty bool) error {
+// without an error. asJSON writes each as one line of JSON instead.
+func watchStats(ctx context.Context, c *apiClient, out io.Writer, interval time.Duration, count int, tty, asJSON bool) error {
 	prev, err := c.sample()
 	if err != nil {
 		return err
@@ -92,18 +100,24 @@ func watchStats(ctx context.Context, c *apiClient, out io.Writer, interval time.
 			}
 			return err
 		}
+		rt := computeRates(prev.rep, cur.rep, cur.at.Sub(prev.at))
+		prev = cur
+		if asJSON {
+			if err := json.NewEncoder(out).Encode(rt.json(cur.at)); err != nil {
+				return err
+			}
+			continue
+		}
 		switch {
 		case tty:
 			fmt.Fprint(out, "\x1b[H\x1b[2J") // home, clear screen
 		case n > 0:
 			fmt.Fprintln(out)
 		}
-		rt := computeRates(prev.rep, cur.rep, cur.at.Sub(prev.at))
 		fmt.Fprintf(out, "steer stats  %s  %s, rates over %.2fs\n\n", c.base, cur.at.Format("15:04:05"), rt.Interval.Seconds())
 		if err := rt.print(out); err != nil {
 			return err
 		}
-		prev = cur
 	}
 	return nil
 }
@@ -310,4 +324,69 @@ func (rt rates) print(out io.Writer) error {
 			percent(l.Busy), percent(l.Asleep), si(l.CPP))
 	}
 	return tw.Flush()
+}
+
+// ratio is a share for JSON: null where there is none (NaN).
+func ratio(v float64) *float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	return &v
+}
+
+type portRateJSON struct {
+	Name      string  `json:"name"`
+	RxPackets float64 `json:"rx_packets_per_second"`
+	TxPackets float64 `json:"tx_packets_per_second"`
+	RxBits    float64 `json:"rx_bits_per_second"`
+	TxBits    float64 `json:"tx_bits_per_second"`
+	Missed    float64 `json:"missed_per_second"`
+	Errors    float64 `json:"errors_per_second"`
+}
+
+type lcoreRateJSON struct {
+	Lcore       *int     `json:"lcore,omitempty"` // absent in the total
+	Worker      *int     `json:"worker,omitempty"`
+	Poll        string   `json:"poll,omitempty"`
+	RxPackets   float64  `json:"rx_packets_per_second"`
+	RingPackets float64  `json:"ring_packets_per_second"`
+	TxPackets   float64  `json:"tx_packets_per_second"`
+	Drops       float64  `json:"drops_per_second"`
+	SlowPath    float64  `json:"slow_path_per_second"`
+	Busy        *float64 `json:"busy_ratio"`
+	Asleep      *float64 `json:"asleep_ratio"`
+	Cycles      *float64 `json:"cycles_per_packet"`
+}
+
+// json is one table as -o json writes it.
+func (rt rates) json(at time.Time) any {
+	port := func(p portRate) portRateJSON {
+		return portRateJSON{p.Name, p.RxPPS, p.TxPPS, p.RxBPS, p.TxBPS, p.MissedPS, p.ErrorsPS}
+	}
+	lcore := func(l lcoreRate) lcoreRateJSON {
+		j := lcoreRateJSON{Poll: l.Poll, RxPackets: l.RxPPS, RingPackets: l.RingPS, TxPackets: l.TxPPS, Drops: l.DropPS, SlowPath: l.SlowPS,
+			Busy: ratio(l.Busy), Asleep: ratio(l.Asleep), Cycles: ratio(l.CPP)}
+		if l.Lcore >= 0 {
+			j.Lcore = &l.Lcore
+		}
+		if l.Worker >= 0 {
+			j.Worker = &l.Worker
+		}
+		return j
+	}
+	out := struct {
+		Time        time.Time       `json:"time"`
+		Interval    float64         `json:"interval_seconds"`
+		Ports       []portRateJSON  `json:"ports"`
+		PortsTotal  portRateJSON    `json:"ports_total"`
+		Lcores      []lcoreRateJSON `json:"lcores"`
+		LcoresTotal lcoreRateJSON   `json:"lcores_total"`
+	}{Time: at.UTC(), Interval: rt.Interval.Seconds(), PortsTotal: port(rt.PortTotal), LcoresTotal: lcore(rt.LcoreTotal)}
+	for _, p := range rt.Ports {
+		out.Ports = append(out.Ports, port(p))
+	}
+	for _, l := range rt.Lcores {
+		out.Lcores = append(out.Lcores, lcore(l))
+	}
+	return out
 }

@@ -143,7 +143,7 @@ func statsServer(t *testing.T) (*httptest.Server, *atomic.Int64) {
 func TestWatchStats(t *testing.T) {
 	srv, reads := statsServer(t)
 	var out strings.Builder
-	err := watchStats(context.Background(), &apiClient{base: srv.URL}, &out, 10*time.Millisecond, 3, false)
+	err := watchStats(context.Background(), &apiClient{base: srv.URL}, &out, 10*time.Millisecond, 3, false, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +166,7 @@ func TestWatchStats(t *testing.T) {
 		}
 	}
 	var tty strings.Builder
-	if err := watchStats(context.Background(), &apiClient{base: srv.URL}, &tty, 10*time.Millisecond, 2, true); err != nil {
+	if err := watchStats(context.Background(), &apiClient{base: srv.URL}, &tty, 10*time.Millisecond, 2, true, false); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Count(tty.String(), "\x1b[H\x1b[2J") != 2 {
@@ -175,7 +175,7 @@ func TestWatchStats(t *testing.T) {
 	// Cancelled (Ctrl-C): ends without an error.
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := watchStats(ctx, &apiClient{base: srv.URL}, &out, time.Hour, 0, false); err != nil {
+	if err := watchStats(ctx, &apiClient{base: srv.URL}, &out, time.Hour, 0, false, false); err != nil {
 		t.Errorf("cancelled watch: %v", err)
 	}
 }
@@ -187,13 +187,48 @@ func TestWatchStatsErrors(t *testing.T) {
 		w.Write([]byte(`{"error":"router not running: stopping"}`)) //nolint:errcheck
 	}))
 	defer srv.Close()
-	err := watchStats(context.Background(), &apiClient{base: srv.URL}, &strings.Builder{}, time.Millisecond, 1, false)
+	err := watchStats(context.Background(), &apiClient{base: srv.URL}, &strings.Builder{}, time.Millisecond, 1, false, false)
 	if err == nil || err.Error() != "router not running: stopping" {
 		t.Errorf("503: %v", err)
 	}
 	srv.Close()
-	err = watchStats(context.Background(), &apiClient{base: srv.URL}, &strings.Builder{}, time.Millisecond, 1, false)
+	err = watchStats(context.Background(), &apiClient{base: srv.URL}, &strings.Builder{}, time.Millisecond, 1, false, false)
 	if err == nil || !strings.Contains(err.Error(), "no steer answering at "+srv.URL) {
 		t.Errorf("nothing listening: %v", err)
+	}
+}
+
+func TestWatchStatsJSON(t *testing.T) {
+	srv, _ := statsServer(t)
+	var out strings.Builder
+	if err := watchStats(context.Background(), &apiClient{base: srv.URL}, &out, 10*time.Millisecond, 2, false, true); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d lines for 2 tables, want one JSON object per line:\n%s", len(lines), out.String())
+	}
+	for _, l := range lines {
+		var tbl struct {
+			Interval float64 `json:"interval_seconds"`
+			Ports    []struct {
+				Name string  `json:"name"`
+				Rx   float64 `json:"rx_packets_per_second"`
+			} `json:"ports"`
+			Lcores []struct {
+				Lcore *int     `json:"lcore"`
+				Busy  *float64 `json:"busy_ratio"`
+				Poll  string   `json:"poll"`
+			} `json:"lcores"`
+		}
+		if err := json.Unmarshal([]byte(l), &tbl); err != nil {
+			t.Fatalf("not JSON: %v: %s", err, l)
+		}
+		if tbl.Interval <= 0 || len(tbl.Ports) != 2 || tbl.Ports[0].Name != "lan" || tbl.Ports[0].Rx <= 0 {
+			t.Errorf("ports: %s", l)
+		}
+		if len(tbl.Lcores) == 0 || tbl.Lcores[0].Lcore == nil || tbl.Lcores[0].Busy == nil || *tbl.Lcores[0].Busy != 0.5 || len(tbl.Lcores) < 2 || tbl.Lcores[1].Poll != "adaptive" {
+			t.Errorf("lcores: %s", l)
+		}
 	}
 }

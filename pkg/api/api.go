@@ -63,6 +63,12 @@ type Options struct {
 	// Collectors are registered next to steer's own metrics (e.g. the
 	// config reload counters of `steer run`).
 	Collectors []prometheus.Collector
+	// Reload, when set, re-reads the config file and applies it (POST
+	// /api/v1/reload): whether it took effect, and the line that says why.
+	Reload func() (applied bool, message string)
+	// RunningConfig, when set, renders the config in effect as YAML (GET
+	// /api/v1/config).
+	RunningConfig func() ([]byte, error)
 }
 
 // MaxBody bounds request bodies (a RETA of 4096 buckets is ~20 KiB).
@@ -75,11 +81,13 @@ const MaxBody = 1 << 20
 const MaxRoutesBody = 128 << 20
 
 type server struct {
-	r     Router
-	token [sha256.Size]byte
-	auth  bool
-	logf  func(string, ...any)
-	setMu sync.Mutex // one RETA change at a time
+	r       Router
+	token   [sha256.Size]byte
+	auth    bool
+	logf    func(string, ...any)
+	setMu   sync.Mutex // one RETA change at a time
+	reload  func() (bool, string)
+	running func() ([]byte, error)
 }
 
 // New returns the API's handler:
@@ -99,8 +107,12 @@ type server struct {
 //	GET /api/v1/neighbors  {"neighbors": [{"ip", "mac", "port", "state", "static"}]}
 //	POST /api/v1/neighbors {"ip": ..., "mac": ..., "port": ...}: add or replace a static neighbour (token)
 //	DELETE /api/v1/neighbors/{ip}: delete a static neighbour (token); 404 when there is none
+//	POST /api/v1/reload    re-read the config file, as SIGHUP does (token): 200 {"outcome": "applied",
+//	                       "message": ...}, or 409 {"error": ...} when it was refused or failed
+//	GET /api/v1/config     the running config as YAML that `steer run` accepts (API changes
+//	                       included, the token left out)
 func New(r Router, o Options) http.Handler {
-	s := &server{r: r, logf: o.Logf, auth: o.Token != ""}
+	s := &server{r: r, logf: o.Logf, auth: o.Token != "", reload: o.Reload, running: o.RunningConfig}
 	if s.logf == nil {
 		s.logf = func(string, ...any) {}
 	}
@@ -126,6 +138,8 @@ func New(r Router, o Options) http.Handler {
 	mux.HandleFunc("GET /api/v1/neighbors", s.getNeighbors)
 	mux.HandleFunc("POST /api/v1/neighbors", s.requireToken(s.postNeighbor))
 	mux.HandleFunc("DELETE /api/v1/neighbors/{ip}", s.requireToken(s.deleteNeighbor))
+	mux.HandleFunc("POST /api/v1/reload", s.requireToken(s.postReload))
+	mux.HandleFunc("GET /api/v1/config", s.getConfig)
 	return mux
 }
 

@@ -438,7 +438,7 @@ func routesOf(f *fakeRouter) string {
 
 func TestReloaderApplies(t *testing.T) {
 	rl, f, path, logs := testReloader(t)
-	if o := rl.Reload(f); o != Applied || len(f.calls) != 0 {
+	if o := rl.Reload(f).Outcome; o != Applied || len(f.calls) != 0 {
 		t.Errorf("unchanged file: %s, calls %v", o, f.calls)
 	}
 	if m := messages(logs, zapcore.InfoLevel); len(m) != 2 || !strings.Contains(m[1], "no route or neighbour changed") {
@@ -449,8 +449,12 @@ func TestReloaderApplies(t *testing.T) {
   - {prefix: "198.51.100.0/24", via: "203.0.113.4"}
   - {prefix: "192.0.2.0/24", via: "203.0.113.2"}`, 1)
 	write(t, path, y)
-	if o := rl.Reload(f); o != Applied {
-		t.Fatalf("route change: %s\n%v", o, logs.All())
+	rep := rl.Reload(f)
+	if rep.Outcome != Applied {
+		t.Fatalf("route change: %s\n%v", rep.Outcome, logs.All())
+	}
+	if want := "reload applied: routes 1 added, 0 removed, 1 changed; neighbours 0 added, 0 removed, 0 changed"; rep.Message != want {
+		t.Errorf("message %q, want %q", rep.Message, want)
 	}
 	if got := routesOf(f); got != "192.0.2.0/24>203.0.113.2 198.51.100.0/24>203.0.113.4" {
 		t.Errorf("router routes %s", got)
@@ -468,7 +472,7 @@ func TestReloaderApplies(t *testing.T) {
 	}
 	// Back to the original: the diff is against what was applied.
 	write(t, path, baseYAML)
-	if o := rl.Reload(f); o != Applied || routesOf(f) != "198.51.100.0/24>203.0.113.2" {
+	if o := rl.Reload(f).Outcome; o != Applied || routesOf(f) != "198.51.100.0/24>203.0.113.2" {
 		t.Errorf("back: %s, routes %s", o, routesOf(f))
 	}
 	if v := testutil.ToFloat64(rl.reloads.WithLabelValues("applied")); v != 3 {
@@ -501,8 +505,9 @@ func TestReloaderRefuses(t *testing.T) {
 			rl, f, path, logs := testReloader(t)
 			// Routes change too: a refused reload applies none of it.
 			write(t, path, strings.Replace(tc.yaml, `neighbors:`, "  - {prefix: \"192.0.2.0/24\", via: \"203.0.113.2\"}\nneighbors:", 1))
-			if o := rl.Reload(f); o != Refused {
-				t.Fatalf("%s, want refused", o)
+			rep := rl.Reload(f)
+			if rep.Outcome != Refused {
+				t.Fatalf("%s, want refused", rep.Outcome)
 			}
 			if len(f.calls) != 0 {
 				t.Errorf("a refused reload changed the router: %v", f.calls)
@@ -510,6 +515,8 @@ func TestReloaderRefuses(t *testing.T) {
 			errs := messages(logs, zapcore.ErrorLevel)
 			if len(errs) != 1 || !strings.HasPrefix(errs[0], tc.want) {
 				t.Errorf("errors logged %q, want one starting %q", errs, tc.want)
+			} else if rep.Message != errs[0] {
+				t.Errorf("the caller is told %q, the log says %q", rep.Message, errs[0])
 			}
 			if tc.name == "invalid" && !strings.Contains(errs[0], "routes[0].prefix") {
 				t.Errorf("the problem's field is not named: %q", errs[0])
@@ -522,7 +529,7 @@ func TestReloaderRefuses(t *testing.T) {
 			}
 			// The original file again: nothing to do, success again.
 			write(t, path, baseYAML)
-			if o := rl.Reload(f); o != Applied || len(f.calls) != 0 || testutil.ToFloat64(rl.lastOK) != 1 {
+			if o := rl.Reload(f).Outcome; o != Applied || len(f.calls) != 0 || testutil.ToFloat64(rl.lastOK) != 1 {
 				t.Errorf("after fixing the file: %s, calls %v", o, f.calls)
 			}
 		})
@@ -533,7 +540,7 @@ func TestReloaderFails(t *testing.T) {
 	rl, f, path, logs := testReloader(t)
 	f.fail["add 192.0.2.0/24"] = true
 	write(t, path, strings.Replace(baseYAML, `neighbors:`, "  - {prefix: \"100.64.0.0/24\", via: \"203.0.113.2\"}\n  - {prefix: \"192.0.2.0/24\", via: \"203.0.113.2\"}\nneighbors:", 1))
-	if o := rl.Reload(f); o != Failed {
+	if o := rl.Reload(f).Outcome; o != Failed {
 		t.Fatalf("%s, want failed", o)
 	}
 	if got := routesOf(f); got != "198.51.100.0/24>203.0.113.2" {
@@ -550,7 +557,7 @@ func TestReloaderFails(t *testing.T) {
 	}
 	// Once the router accepts it, the same file applies in full.
 	delete(f.fail, "add 192.0.2.0/24")
-	if o := rl.Reload(f); o != Applied || routesOf(f) != "100.64.0.0/24>203.0.113.2 192.0.2.0/24>203.0.113.2 198.51.100.0/24>203.0.113.2" {
+	if o := rl.Reload(f).Outcome; o != Applied || routesOf(f) != "100.64.0.0/24>203.0.113.2 192.0.2.0/24>203.0.113.2 198.51.100.0/24>203.0.113.2" {
 		t.Errorf("retry: %s, routes %s", o, routesOf(f))
 	}
 }

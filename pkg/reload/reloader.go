@@ -103,25 +103,40 @@ func clone(c *config.Config) *config.Config {
 	return &out
 }
 
+// Report is how a reload ended and the line that says why (the one logged
+// as its error or summary), for the caller who asked (`steer reload`).
+type Report struct {
+	Outcome Outcome
+	Message string
+}
+
 // Reload reads the file again and applies the differences in routes and
 // neighbours to r. It refuses the whole reload, changing nothing, when the
 // file is invalid or anything else differs (that needs a restart). Every
 // outcome is logged: one error line for a refusal or failure, one info
 // line per applied change and a summary.
-func (rl *Reloader) Reload(r Router) Outcome {
+func (rl *Reloader) Reload(r Router) Report {
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
-	o := rl.reload(r)
-	rl.reloads.WithLabelValues(string(o)).Inc()
-	if o == Applied {
+	rep := rl.reload(r)
+	rl.reloads.WithLabelValues(string(rep.Outcome)).Inc()
+	if rep.Outcome == Applied {
 		rl.lastOK.Set(1)
 	} else {
 		rl.lastOK.Set(0)
 	}
-	return o
+	return rep
 }
 
-func (rl *Reloader) reload(r Router) Outcome {
+// Running is a copy of the config in effect: the file as last applied
+// (the start-up config before any reload).
+func (rl *Reloader) Running() *config.Config {
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	return clone(rl.cfg)
+}
+
+func (rl *Reloader) reload(r Router) Report {
 	rl.log.Info("reloading the config", zap.String("config", rl.path))
 	next, err := rl.load(rl.path)
 	if err != nil {
@@ -131,34 +146,37 @@ func (rl *Reloader) reload(r Router) Outcome {
 			for i, p := range ps {
 				lines[i] = p.Error()
 			}
-			rl.log.Error(fmt.Sprintf("reload refused: %s has %d problem(s): %s; keeping the running config",
-				rl.path, len(ps), strings.Join(lines, "; ")), zap.Strings("problems", lines))
-		} else {
-			rl.log.Error(fmt.Sprintf("reload refused: %v; keeping the running config", err))
+			msg := fmt.Sprintf("reload refused: %s has %d problem(s): %s; keeping the running config",
+				rl.path, len(ps), strings.Join(lines, "; "))
+			rl.log.Error(msg, zap.Strings("problems", lines))
+			return Report{Refused, msg}
 		}
-		return Refused
+		msg := fmt.Sprintf("reload refused: %v; keeping the running config", err)
+		rl.log.Error(msg)
+		return Report{Refused, msg}
 	}
 	if fields := RestartFields(rl.cfg, next); len(fields) > 0 {
-		rl.log.Error(fmt.Sprintf("reload refused: %s; needs a restart", strings.Join(fields, ", ")),
-			zap.Strings("fields", fields))
-		return Refused
+		msg := fmt.Sprintf("reload refused: %s; needs a restart (nothing was changed)", strings.Join(fields, ", "))
+		rl.log.Error(msg, zap.Strings("fields", fields))
+		return Report{Refused, msg}
 	}
 	if rl.start != nil {
 		rl.state, rl.start = FromConfig(rl.start), nil
 	}
 	plan := Diff(rl.state, FromConfig(next))
 	if len(plan) == 0 {
-		rl.log.Info("reload applied: no route or neighbour changed")
+		msg := "reload applied: no route or neighbour changed"
+		rl.log.Info(msg)
 		rl.cfg = next
-		return Applied
+		return Report{Applied, msg}
 	}
 	res := Apply(r, rl.state, plan)
 	rl.state = res.State
 	if !res.OK() {
 		undone := lines(res.RolledBack)
-		rl.log.Error(fmt.Sprintf("reload failed: %s: %v; undid the %d change(s) made before it, keeping the running routes and neighbours",
-			res.Failed.Change, res.Failed.Err, len(res.RolledBack)),
-			zap.String("failed", res.Failed.Change.String()), zap.Strings("undone", undone))
+		msg := fmt.Sprintf("reload failed: %s: %v; undid the %d change(s) made before it, keeping the running routes and neighbours",
+			res.Failed.Change, res.Failed.Err, len(res.RolledBack))
+		rl.log.Error(msg, zap.String("failed", res.Failed.Change.String()), zap.Strings("undone", undone))
 		for i, f := range res.RollbackFailed {
 			if i == maxLogged {
 				rl.log.Error(fmt.Sprintf("reload: could not undo %d more change(s); they stay in effect", len(res.RollbackFailed)-maxLogged))
@@ -166,7 +184,10 @@ func (rl *Reloader) reload(r Router) Outcome {
 			}
 			rl.log.Error(fmt.Sprintf("reload: could not undo %s: %v; it stays in effect", f.Change, f.Err))
 		}
-		return Failed
+		if len(res.RollbackFailed) > 0 {
+			msg += fmt.Sprintf("; %d change(s) could not be undone and stay in effect (see the log)", len(res.RollbackFailed))
+		}
+		return Report{Failed, msg}
 	}
 	for _, l := range lines(res.Applied) {
 		rl.log.Info("reload: " + l)
@@ -176,5 +197,6 @@ func (rl *Reloader) reload(r Router) Outcome {
 		zap.Int("routes_added", n[RouteAdded]), zap.Int("routes_removed", n[RouteRemoved]), zap.Int("routes_changed", n[RouteChanged]),
 		zap.Int("neighbors_added", n[NeighborAdded]), zap.Int("neighbors_removed", n[NeighborRemoved]), zap.Int("neighbors_changed", n[NeighborChanged]))
 	rl.cfg = next
-	return Applied
+	return Report{Applied, fmt.Sprintf("reload applied: routes %d added, %d removed, %d changed; neighbours %d added, %d removed, %d changed",
+		n[RouteAdded], n[RouteRemoved], n[RouteChanged], n[NeighborAdded], n[NeighborRemoved], n[NeighborChanged])}
 }

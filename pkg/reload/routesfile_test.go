@@ -55,7 +55,7 @@ func TestReloadRoutesFile(t *testing.T) {
 		t.Fatalf("start: %s", got)
 	}
 	write(t, file, "# moved\n192.0.2.0/24 via 203.0.113.3\n100.65.0.0/24 via 203.0.113.2\n100.66.0.0/24 via 203.0.113.2\n")
-	if o := rl.Reload(f); o != Applied {
+	if o := rl.Reload(f).Outcome; o != Applied {
 		t.Fatalf("%s: %v", o, messages(logs, zapcore.ErrorLevel))
 	}
 	if got := routesOf(f); got != "100.65.0.0/24>203.0.113.2 100.66.0.0/24>203.0.113.2 192.0.2.0/24>203.0.113.3 198.51.100.0/24>203.0.113.2" {
@@ -73,7 +73,7 @@ func TestReloadRoutesFile(t *testing.T) {
 	// An invalid file refuses the reload, naming file and line.
 	write(t, file, "192.0.2.0/24 via 203.0.113.3\n100.65.0.0/24 via 10.9.9.9\n")
 	f.calls = nil
-	if o := rl.Reload(f); o != Refused || len(f.calls) != 0 {
+	if o := rl.Reload(f).Outcome; o != Refused || len(f.calls) != 0 {
 		t.Errorf("invalid file: %s, calls %v", o, f.calls)
 	}
 	if errs := messages(logs, zapcore.ErrorLevel); len(errs) != 1 || !strings.Contains(errs[0], "routes_file: table.txt:2: via: not on a connected subnet") {
@@ -88,11 +88,11 @@ func TestReloadRoutesFilePath(t *testing.T) {
 	dir := filepath.Dir(file)
 	write(t, filepath.Join(dir, "other.txt"), "100.99.0.0/24 via 203.0.113.2\n")
 	write(t, rl.path, strings.Replace(routesFileYAML, "table.txt", "other.txt", 1))
-	if o := rl.Reload(f); o != Applied || routesOf(f) != "100.99.0.0/24>203.0.113.2 198.51.100.0/24>203.0.113.2" {
+	if o := rl.Reload(f).Outcome; o != Applied || routesOf(f) != "100.99.0.0/24>203.0.113.2 198.51.100.0/24>203.0.113.2" {
 		t.Errorf("other file: %s, routes %s", o, routesOf(f))
 	}
 	write(t, rl.path, strings.Replace(routesFileYAML, "routes_file: table.txt\n", "", 1))
-	if o := rl.Reload(f); o != Applied || routesOf(f) != "198.51.100.0/24>203.0.113.2" {
+	if o := rl.Reload(f).Outcome; o != Applied || routesOf(f) != "198.51.100.0/24>203.0.113.2" {
 		t.Errorf("no file: %s, routes %s", o, routesOf(f))
 	}
 	if got := RestartFields(parse(t, baseYAML), parse(t, strings.Replace(baseYAML, "neighbors:", "routes_file: /dev/null\nneighbors:", 1))); got != nil {
@@ -106,7 +106,7 @@ func TestReloadLargeFile(t *testing.T) {
 	const n = 5000
 	rl, f, file, logs := fileReloader(t, table(n, "203.0.113.2"))
 	write(t, file, table(n, "203.0.113.3"))
-	if o := rl.Reload(f); o != Applied {
+	if o := rl.Reload(f).Outcome; o != Applied {
 		t.Fatalf("%s", o)
 	}
 	if fmt.Sprint(f.batches) != fmt.Sprint([]int{n}) || len(f.routes) != n+1 {
@@ -130,7 +130,7 @@ func BenchmarkReloadUnchanged500k(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		start := time.Now()
-		if o := rl.Reload(f); o != Applied || len(f.calls) != 0 {
+		if o := rl.Reload(f).Outcome; o != Applied || len(f.calls) != 0 {
 			b.Fatalf("%s, %d calls", o, len(f.calls))
 		}
 		b.ReportMetric(time.Since(start).Seconds(), "s/reload")
