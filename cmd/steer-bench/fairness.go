@@ -26,14 +26,16 @@ const (
 	fairCPU    = 1 // steer's forwarding lcore and the other process
 	genCPU     = 0 // steer's main lcore, the generator, ping, the bench
 	fairWarmup = time.Second
-	fairWindow = 3 * time.Second // ping's 400 x 5 ms fit in it
+	fairWindow = 3 * time.Second // ping's 300 x 10 ms span it
 	fairSolo   = 3 * time.Second // the other process alone
 	// Low and medium offered load, as shares of the peak.
 	lowShare    = 0.01
 	mediumShare = 0.30
-	// ping at low load: 400 echo requests 5 ms apart.
-	pingCount    = 400
-	pingInterval = "0.005"
+	// ping at low load: 300 echo requests 10 ms apart (iputils' ping
+	// spins between requests less than 10 ms apart: at 5 ms it took a
+	// whole CPU 0).
+	pingCount    = 300
+	pingInterval = "0.01"
 )
 
 // pollModes in the order they run: busy first, its peak sets the loads.
