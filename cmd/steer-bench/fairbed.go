@@ -447,6 +447,7 @@ type fairSnap struct {
 	threadCPU float64 // seconds steer's lcore thread ran
 	sent      uint64  // frames the generator wrote
 	userSys   uint64  // all CPUs' user + system jiffies
+	steal     uint64  // CPU 1's steal jiffies (the host ran something else)
 	ours      uint64  // ... of steer, the bench and the other process
 }
 
@@ -494,6 +495,7 @@ func (bed *fairBed) snapshot(gen *generator, other *spinner) (fairSnap, error) {
 		s.sent = gen.sent.Load()
 	}
 	s.userSys = userSysTicks()
+	s.steal = stealTicks(fairCPU)
 	s.ours = procTicks(pid) + procTicks(os.Getpid())
 	if other != nil {
 		s.ours += procTicks(other.pid())
@@ -541,6 +543,18 @@ func statTicks(s string) uint64 {
 	ut, _ := strconv.ParseUint(f[11], 10, 64)
 	st, _ := strconv.ParseUint(f[12], 10, 64)
 	return ut + st
+}
+
+// stealTicks is one CPU's steal jiffies (/proc/stat), 0 when unknown.
+func stealTicks(cpu int) uint64 {
+	for _, line := range strings.Split(readText("/proc/stat"), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 8 && f[0] == "cpu"+strconv.Itoa(cpu) {
+			v, _ := strconv.ParseUint(f[8], 10, 64)
+			return v
+		}
+	}
+	return 0
 }
 
 // userSysTicks is the user + nice + system jiffies of all CPUs: busy time

@@ -92,9 +92,12 @@ type fairCell struct {
 	// bench, the other process and ping, in CPUs (softirq left out: the
 	// taps' kernel work is the cell's own).
 	CPUOthers float64 `json:"cpu_others"`
-	WindowS   float64 `json:"window_s"`
-	Attempt   int     `json:"attempt"`
-	Error     string  `json:"error,omitempty"`
+	// Steal is the share of CPU 1 the host gave to something else: the
+	// lcore's and the other process's time shrink by as much.
+	Steal   float64 `json:"steal"`
+	WindowS float64 `json:"window_s"`
+	Attempt int     `json:"attempt"`
+	Error   string  `json:"error,omitempty"`
 }
 
 // fairLoad is what a cell offers.
@@ -345,6 +348,7 @@ func (b *bench) fillCell(c *fairCell, a, z fairSnap, f *fairness, pingCPU float6
 		c.AsleepShare = float64(z.lcore.AsleepCycles-a.lcore.AsleepCycles) / all
 	}
 	c.Sleeps, c.Wakeups = z.lcore.Sleeps-a.lcore.Sleeps, z.lcore.Wakeups-a.lcore.Wakeups
+	c.Steal = float64(z.steal-a.steal) / b.hz / dt
 	c.CPUOthers = max(0, float64(z.userSys-a.userSys)/b.hz-float64(z.ours-a.ours)/b.hz-pingCPU) / dt
 }
 

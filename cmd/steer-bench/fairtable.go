@@ -341,11 +341,14 @@ func fairTable(cells []fairCell, maxOther float64) []string {
 		}
 		out = append(out, line(r))
 	}
-	var others []float64
+	var others, steal []float64
 	for _, c := range cells {
 		if c.Error == "" {
-			others = append(others, c.CPUOthers)
+			others, steal = append(others, c.CPUOthers), append(steal, c.Steal)
 		}
+	}
+	if len(steal) > 0 {
+		out = append(out, fmt.Sprintf("VM steal on CPU %d in the cells' windows: median %.1f%%, max %.1f%%", fairCPU, 100*median(steal), 100*slices.Max(steal)))
 	}
 	if len(others) > 0 && slices.Max(others) > maxOther {
 		out = append(out, fmt.Sprintf("! = other processes took more than %.2f CPU in the cell's window (max %.2f): its figures are depressed",
