@@ -34,8 +34,11 @@ const (
 	// ping at low load: 300 echo requests 10 ms apart (iputils' ping
 	// spins between requests less than 10 ms apart: at 5 ms it took a
 	// whole CPU 0).
-	pingCount    = 300
-	pingInterval = "0.01"
+	pingCount = 300
+	// No cell is measured again once the phase has run this long: on a
+	// busy machine it would otherwise take three times as long.
+	fairRetryBudget = 4 * time.Minute
+	pingInterval    = "0.01"
 )
 
 // pollModes in the order they run: busy first, its peak sets the loads.
@@ -65,6 +68,7 @@ type fairness struct {
 	// table, per traffic (and binary in A/B).
 	RtcOverBusy []busyRatio  `json:"rtc_over_busy"`
 	Targets     []fairTarget `json:"targets"`
+	started     time.Time
 }
 
 // fairCell is one (mode, load) measured over a window.
@@ -126,9 +130,9 @@ func (b *bench) fairnessPhase(rep *report) error {
 	f := &fairness{Steer: b.s.Steers[0].Path, WarmupS: fairWarmup.Seconds(), WindowS: fairWindow.Seconds(),
 		Cells: []fairCell{}, SteerExit: map[string]int{}, Discarded: []fairCell{}}
 	rep.fair = f
-	start := time.Now()
+	f.started = time.Now()
 	err := b.fairnessCells(f)
-	f.WallS = time.Since(start).Seconds()
+	f.WallS = time.Since(f.started).Seconds()
 	if errors.Is(err, errInterrupted) {
 		return err
 	}
@@ -215,9 +219,10 @@ func (b *bench) fairMode(f *fairness, mode, dir string) error {
 	return nil
 }
 
-// quietCell measures a cell, and again (at most BENCH_RETRIES times) while
-// other processes took more than BENCH_MAX_OTHER_LOAD CPU in its window,
-// each time after waiting for a quiet machine; the discarded ones are kept.
+// quietCell measures a cell, and again (at most BENCH_RETRIES times, and
+// not past fairRetryBudget) while other processes took more than
+// BENCH_MAX_OTHER_LOAD CPU in its window, each time after waiting for a
+// quiet machine; the discarded ones are kept.
 func (b *bench) quietCell(bed *fairBed, f *fairness, l fairLoad, dir string) (fairCell, error) {
 	for attempt := 1; ; attempt++ {
 		if _, _, err := b.waitForQuiet(bed.run.proc.Pid()); err != nil {
@@ -225,7 +230,8 @@ func (b *bench) quietCell(bed *fairBed, f *fairness, l fairLoad, dir string) (fa
 		}
 		c, err := b.fairCell(bed, f, l, dir)
 		c.Attempt = attempt
-		if err != nil || c.Error != "" || c.CPUOthers <= b.s.MaxOtherLoad || attempt > b.s.Retries {
+		if err != nil || c.Error != "" || c.CPUOthers <= b.s.MaxOtherLoad || attempt > b.s.Retries ||
+			time.Since(f.started) > fairRetryBudget {
 			return c, err
 		}
 		f.Discarded = append(f.Discarded, c)
