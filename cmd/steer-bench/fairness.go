@@ -61,6 +61,9 @@ type fairness struct {
 	Cells []fairCell `json:"cells"`
 	// SteerExit is steer's exit status per mode (0: its own checks passed).
 	SteerExit map[string]int `json:"steer_exit"`
+	// ModeErrors say why a mode after busy has no cells (its steer did not
+	// start, no ping went through).
+	ModeErrors map[string]string `json:"mode_errors"`
 	// Discarded are cells measured again because other processes took
 	// more than BENCH_MAX_OTHER_LOAD CPU in their window.
 	Discarded []fairCell `json:"discarded"`
@@ -128,7 +131,7 @@ func fairLoads(peak float64) []fairLoad {
 // error: anything else is the phase's n/a.
 func (b *bench) fairnessPhase(rep *report) error {
 	f := &fairness{Steer: b.s.Steers[0].Path, WarmupS: fairWarmup.Seconds(), WindowS: fairWindow.Seconds(),
-		Cells: []fairCell{}, SteerExit: map[string]int{}, Discarded: []fairCell{}}
+		Cells: []fairCell{}, SteerExit: map[string]int{}, ModeErrors: map[string]string{}, Discarded: []fairCell{}}
 	rep.fair = f
 	f.started = time.Now()
 	err := b.fairnessCells(f)
@@ -170,8 +173,13 @@ func (b *bench) fairnessCells(f *fairness) error {
 	}
 	logf("fairness: the other process alone on CPU %d: %.1f M iterations/s", fairCPU, f.SoloItersPerS/1e6)
 	for _, mode := range pollModes {
-		if err := b.fairMode(f, mode, dir); err != nil {
-			return err
+		err := b.fairMode(f, mode, dir)
+		if errors.Is(err, errInterrupted) || err != nil && mode == config.PollBusy {
+			return err // no peak without busy
+		}
+		if err != nil {
+			f.ModeErrors[mode] = err.Error()
+			logf("fairness: %s: n/a: %v", mode, err)
 		}
 	}
 	if after, err := b.soloSpeed(filepath.Join(dir, "solo-after.log")); err == nil {

@@ -193,6 +193,7 @@ func TestFairLines(t *testing.T) {
 	f.Cells[10].Poll = "adaptive" // an interrupt lcore that fell back
 	f.Targets = fairTargets(f)
 	f.SteerExit = map[string]int{"busy": 0, "adaptive": 1}
+	f.ModeErrors = map[string]string{"interrupt": "no ping from A to B through steer"}
 	var squeezed []string // columns one space apart
 	for _, l := range fairLines(f, 0.3) {
 		squeezed = append(squeezed, strings.Join(strings.Fields(l), " "))
@@ -208,6 +209,7 @@ func TestFairLines(t *testing.T) {
 		"50/100",
 		"! = other processes took more than 0.30 CPU",
 		"! steer (adaptive) exited 1",
+		"fairness, interrupt: n/a: no ping from A to B through steer",
 		"steer-rtc (adaptive) / steer-busy at full load on its own CPU (main table medians): udp64-1024 0.990",
 		"met idle, adaptive and interrupt at most 2% of a CPU",
 	} {

@@ -259,6 +259,9 @@ func fairLines(f *fairness, maxOther float64) []string {
 		out = append(out, "fairness: n/a: "+*f.Error)
 	}
 	for _, m := range pollModes {
+		if e, ok := f.ModeErrors[m]; ok {
+			out = append(out, fmt.Sprintf("fairness, %s: n/a: %s", m, e))
+		}
 		if code, ok := f.SteerExit[m]; ok && code != 0 {
 			out = append(out, fmt.Sprintf("! steer (%s) exited %d: its checks failed (runs/fairness/%s/output.log)", m, code, m))
 		}
