@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"net"
 	"os"
 	"strings"
 	"testing"
@@ -146,7 +147,38 @@ func TestCLIAgainstRunningSteer(t *testing.T) {
 		t.Errorf("a refused reload does not say why\n%s", r)
 	}
 	p.Signal(os.Interrupt)
-	if res := p.Wait(); res.Code != 0 {
+	res := p.Wait()
+	if res.Code != 0 {
 		t.Errorf("steer did not stop cleanly\n%s", res)
+	}
+	// The exit summary is logged (JSON here: stderr is not a terminal),
+	// and EAL's runtime directory is gone.
+	if !strings.Contains(res.Stderr, `"msg":"summary"`) || !strings.Contains(res.Stderr, `"mbufs_in_use_after_close":0`) {
+		t.Errorf("no summary entry in the log\n%s", res)
+	}
+	if _, err := os.Stat(b.RuntimeDir()); !os.IsNotExist(err) {
+		t.Errorf("%s is left behind (%v)", b.RuntimeDir(), err)
+	}
+}
+
+// TestAPIAddressTaken: an API address in use fails start-up before EAL
+// touches anything (no runtime directory is created), naming
+// metrics.listen and the way out.
+func TestAPIAddressTaken(t *testing.T) {
+	b := NewBed(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	t.Setenv("STEER_METRICS_LISTEN", ln.Addr().String())
+	b.WritePcap("lan-in.pcap", nil)
+	b.WritePcap("wan-in.pcap", nil)
+	r := b.Run("run", "--config", b.WriteConfig(Standard()))
+	if r.Code != 1 || !strings.Contains(r.Stderr, `metrics.listen: \"`+ln.Addr().String()) || !strings.Contains(r.Stderr, "STEER_METRICS_LISTEN=") {
+		t.Errorf("want exit 1 naming metrics.listen and the override\n%s", r)
+	}
+	if _, err := os.Stat(b.RuntimeDir()); !os.IsNotExist(err) {
+		t.Errorf("EAL started (%s exists) although the API address was taken", b.RuntimeDir())
 	}
 }

@@ -26,16 +26,17 @@ import (
 )
 
 // Timeouts: every steer process is killed (and the test failed) after
-// runTimeout; idle is what --exit-on-idle gets.
-const (
-	runTimeout = 60 * time.Second
-	idle       = 500 * time.Millisecond
-)
+// runTimeout; idle is what --exit-on-idle gets. runTimeout is a variable
+// only so that a long run (the soak test) can raise it before it starts
+// steer.
+var runTimeout = 60 * time.Second
+
+const idle = 500 * time.Millisecond
 
 // The reasons steer's stats file must always list (the contract).
 var (
 	DropReasons = []string{"unknown_ethertype", "runt", "bad_version", "bad_ihl", "bad_checksum", "bad_length",
-		"martian_source", "martian_destination", "l2_other_host", "link_broadcast", "multicast", "tx_full"}
+		"martian_source", "own_source", "broadcast_source", "link_source", "martian_destination", "l2_other_host", "link_broadcast", "multicast", "tx_full"}
 	SlowReasons = []string{"arp", "local", "broadcast", "ttl_exceeded", "no_route", "unresolved",
 		"ip_options", "fragmentation_needed"}
 )

@@ -8,19 +8,15 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 
-	"github.com/steer-router/steer/cgo/dpdk/eal"
 	"github.com/steer-router/steer/pkg/api"
 	"github.com/steer-router/steer/pkg/config"
 	"github.com/steer-router/steer/pkg/logging"
 	"github.com/steer-router/steer/pkg/metrics"
-	"github.com/steer-router/steer/pkg/reload"
 	"github.com/steer-router/steer/pkg/router"
 )
 
@@ -41,84 +37,9 @@ func runCmd() *cobra.Command {
 				return err
 			}
 			defer log.Sync() //nolint:errcheck // stderr
-			log.Info("starting", zap.String("version", version), zap.String("config", path))
-			for _, w := range cfg.Warnings() {
-				log.Warn("config: " + w)
-			}
-
-			// Subscribe before DPDK starts so an early signal still stops cleanly.
-			sig := make(chan os.Signal, 1)
-			signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-			hup := make(chan os.Signal, 1)
-			signal.Notify(hup, syscall.SIGHUP)
-			rl := reload.New(path, cfg, log)
-
-			if err := router.InitEAL(cfg, log); err != nil {
-				log.Error("start-up failed", zap.Error(err))
+			if err := run(cfg, path, statsFile, exitOnIdle, cmd.OutOrStdout(), log); err != nil {
 				return exitError{1}
 			}
-			// EAL's hugepage files and runtime directory go once the
-			// router has stopped, however it ends.
-			defer func() {
-				if err := eal.Cleanup(); err != nil {
-					log.Error("rte_eal_cleanup", zap.Error(err))
-				}
-			}()
-			r, err := router.Start(cfg, log)
-			if err != nil {
-				log.Error("start-up failed", zap.Error(err))
-				return exitError{1}
-			}
-			stopAPI, err := startAPI(cfg, r, log, api.Options{
-				Collectors: rl.Collectors(),
-				Reload: func() (bool, string) {
-					rep := rl.Reload(r)
-					return rep.Outcome == reload.Applied, rep.Message
-				},
-				RunningConfig: func() ([]byte, error) {
-					return reload.Dump(rl.Running(), r.Routes(false), r.Neighbors(), path, time.Now())
-				},
-			})
-			if err != nil {
-				log.Error("start-up failed", zap.Error(err))
-				if _, err := r.Stop(); err != nil {
-					log.Error("shutdown", zap.Error(err))
-				}
-				return exitError{1}
-			}
-			idleCh, stopWatch := watchIdle(r, exitOnIdle)
-		wait:
-			for {
-				select {
-				case <-hup: // routes and neighbours change live; the rest needs a restart
-					rl.Reload(r)
-				case s := <-sig:
-					log.Info("stopping", zap.String("signal", s.String()))
-					break wait
-				case <-idleCh:
-					log.Info("stopping", zap.Duration("idle", exitOnIdle))
-					break wait
-				}
-			}
-			// Nothing may read the counters while they are freed: the idle
-			// watch and the HTTP endpoint end before the router stops.
-			stopWatch()
-			stopAPI()
-			rep, stopErr := r.Stop()
-			if statsFile != "" && rep != nil {
-				if err := writeJSON(statsFile, rep); err != nil {
-					log.Error("writing stats", zap.Error(err))
-					return exitError{1}
-				}
-			}
-			if rep != nil {
-				rep.Summary(cmd.OutOrStdout())
-			}
-			if stopErr != nil {
-				log.Error("shutdown", zap.Error(stopErr))
-				return exitError{1}
-			}
-			log.Info("stopped cleanly")
 			return nil
 		},
 	}
@@ -131,27 +52,30 @@ func runCmd() *cobra.Command {
 // apiShutdown bounds how long stopping waits for HTTP requests in progress.
 const apiShutdown = 2 * time.Second
 
-// startAPI serves the HTTP API on metrics.listen (nothing when it is
-// empty). Listening happens here, so a busy address is a start-up error.
-// The returned function stops the server: in-flight requests get
-// apiShutdown to finish, then their connections are closed.
-func startAPI(cfg *config.Config, r *router.Router, log *zap.Logger, o api.Options) (func(), error) {
+// apiServer is the HTTP API: bound before the ports start (a busy address
+// fails start-up before any NIC is touched), answering 503 "starting"
+// until the router is up.
+type apiServer struct {
+	srv  *http.Server
+	h    api.Deferred
+	done chan struct{}
+}
+
+// listenAPI binds metrics.listen and starts serving; nil when the API is
+// off (metrics.listen empty).
+func listenAPI(cfg *config.Config, log *zap.Logger) (*apiServer, error) {
 	if cfg.Metrics.Listen == "" {
 		log.Info("HTTP API disabled (metrics.listen is empty)")
-		return func() {}, nil
+		return nil, nil
 	}
 	ln, err := net.Listen("tcp", cfg.Metrics.Listen)
 	if err != nil {
-		return nil, fmt.Errorf("metrics.listen: %w", err)
+		return nil, fmt.Errorf("metrics.listen: %q: %w (another steer, or another program, has it: give this one its own address, e.g. STEER_METRICS_LISTEN=127.0.0.1:9465)", cfg.Metrics.Listen, err)
 	}
 	ln = api.LimitConns(ln, api.MaxConns, nil)
-	token := cfg.Metrics.APIToken()
-	o.Token = token
-	o.Build = metrics.BuildInfo{Version: version, DPDK: dpdkVersion()}
-	o.Logf = func(format string, args ...any) { log.Info(fmt.Sprintf(format, args...)) }
-	h := api.New(r, o)
-	srv := &http.Server{
-		Handler:           h,
+	s := &apiServer{done: make(chan struct{})}
+	s.srv = &http.Server{
+		Handler:           &s.h,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -159,24 +83,42 @@ func startAPI(cfg *config.Config, r *router.Router, log *zap.Logger, o api.Optio
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          zap.NewStdLog(log.Named("http")),
 	}
-	done := make(chan struct{})
 	go func() {
-		defer close(done)
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		defer close(s.done)
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("HTTP API stopped", zap.Error(err))
 		}
 	}()
 	log.Info("HTTP API listening", zap.String("address", ln.Addr().String()),
-		zap.String("url", "http://"+ln.Addr().String()+"/metrics"), zap.Bool("changes_need_token", token != ""))
-	return func() {
-		ctx, cancel := context.WithTimeout(context.Background(), apiShutdown)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			log.Warn("HTTP API: requests still running at shutdown; closing them", zap.Error(err))
-			srv.Close() //nolint:errcheck // closing anyway
-		}
-		<-done
-	}, nil
+		zap.String("url", "http://"+ln.Addr().String()+"/metrics"), zap.Bool("changes_need_token", cfg.Metrics.APIToken() != ""))
+	return s, nil
+}
+
+// serve hands the API to the running router.
+func (s *apiServer) serve(cfg *config.Config, r *router.Router, log *zap.Logger, o api.Options) {
+	if s == nil {
+		return
+	}
+	o.Token = cfg.Metrics.APIToken()
+	o.Build = metrics.BuildInfo{Version: version, DPDK: dpdkVersion()}
+	o.Logf = func(format string, args ...any) { log.Info(fmt.Sprintf(format, args...)) }
+	s.h.Set(api.New(r, o))
+}
+
+// stop ends the server: in-flight requests get apiShutdown to finish, then
+// their connections are closed. Safe to call twice.
+func (s *apiServer) stop(log *zap.Logger) {
+	if s == nil || s.srv == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), apiShutdown)
+	defer cancel()
+	if err := s.srv.Shutdown(ctx); err != nil {
+		log.Warn("HTTP API: requests still running at shutdown; closing them", zap.Error(err))
+		s.srv.Close() //nolint:errcheck // closing anyway
+	}
+	<-s.done
+	s.srv = nil
 }
 
 // watchIdle's channel closes once the lcores have received nothing for d.

@@ -43,3 +43,17 @@ func TestRunningConfig(t *testing.T) {
 		t.Errorf("without a config: %d", r.code)
 	}
 }
+
+func TestDeferred(t *testing.T) {
+	var d Deferred
+	if r := do(t, &d, "GET", "/healthz", ""); r.code != 503 || r.body != "unavailable: starting\n" {
+		t.Errorf("healthz while starting: %d %q", r.code, r.body)
+	}
+	if r := do(t, &d, "GET", "/api/v1/stats", ""); r.code != 503 || jsonErr(t, r).Error != "steer is starting" {
+		t.Errorf("stats while starting: %d %q", r.code, r.body)
+	}
+	d.Set(New(distributor(), Options{}))
+	if r := do(t, &d, "GET", "/healthz", ""); r.code != 200 {
+		t.Errorf("healthz once set: %d %q", r.code, r.body)
+	}
+}

@@ -1,6 +1,8 @@
 package router
 
 import (
+	"fmt"
+
 	"github.com/steer-router/steer/pkg/report"
 )
 
@@ -86,4 +88,22 @@ func (r *Router) portReport(p *port) report.Port {
 		pr.RxMissed, pr.RxErrors, pr.TxErrors, pr.RxNoMbuf = s.RxMissed, s.RxErrors, s.TxErrors, s.RxNoMbuf
 	}
 	return pr
+}
+
+// Progress is a proof of life per thread for a watchdog: for each lcore
+// its polls and sleeps, for the control thread its turns. Every value grows
+// within milliseconds while its thread runs (an idle lcore sleeps at most
+// poll.max_sleep, an interrupt wait 10 ms; the control thread turns at
+// least every 100 ms); one that stops growing is stuck. Plain loads, like
+// Counters: call it only while the router runs.
+func (r *Router) Progress() map[string]uint64 {
+	out := map[string]uint64{}
+	for _, l := range r.dp.Lcores() {
+		c := report.FromCounters(l.ID, l.Worker, l.Counters())
+		out[fmt.Sprintf("lcore %d", l.ID)] = c.BusyPolls + c.IdlePolls + c.Sleeps
+	}
+	if r.slow.sp != nil {
+		out["control thread"] = r.slow.sp.Loops()
+	}
+	return out
 }

@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -108,7 +109,13 @@ type SlowPath struct {
 	unreachable chan []byte
 
 	c counters
+	// loops counts Run's turns: proof of life for the watchdog.
+	loops atomic.Uint64
 }
+
+// Loops is how many turns Run has made; it grows at least every neighbour
+// tick (100 ms) while Run runs, asleep or not.
+func (s *SlowPath) Loops() uint64 { return s.loops.Load() }
 
 // New builds the slow path for ports; Run starts it.
 func New(cfg Config, ports []Port, env Env, log *zap.Logger) *SlowPath {
@@ -175,6 +182,7 @@ func (s *SlowPath) Run(stop <-chan struct{}) {
 		up[id] = s.env.LinkUp(id)
 	}
 	for {
+		s.loops.Add(1)
 		var now time.Time
 		if empty >= idleAfter {
 			// Quiet: sleep until an lcore hands over an exception or the

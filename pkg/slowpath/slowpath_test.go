@@ -1551,12 +1551,18 @@ func TestRunSleepsWhenIdle(t *testing.T) {
 	}
 	h.env.take() // the start-up announcements
 	_, takes0 := h.env.counts()
+	loops0 := h.s.Loops()
 	start := time.Now()
 	for time.Since(start) < 300*time.Millisecond {
 		time.Sleep(10 * time.Millisecond)
 	}
 	if _, takes := h.env.counts(); takes-takes0 > 10 {
 		t.Errorf("%d ring reads in 300 ms of quiet, want a few (it should sleep)", takes-takes0)
+	}
+	// Asleep, it still turns once per neighbour tick: the watchdog's proof
+	// of life.
+	if n := h.s.Loops() - loops0; n < 2 {
+		t.Errorf("%d turns in 300 ms of quiet, want one per neighbour tick (100 ms)", n)
 	}
 	start = time.Now()
 	h.env.inject(fwd.Exception{Reason: reasonOf(t, "arp"), Port: 0, Frame: arp.Request(macA, hostA, ip0, nil)})
