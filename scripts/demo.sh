@@ -4,8 +4,8 @@
 # Run from the repository root after `make build` (or via `make demo`).
 set -euo pipefail
 
-STEER=build/steer
-TRAFGEN=build/steer-trafgen
+STEER=${STEER_BIN:-build/steer}
+TRAFGEN=${TRAFGEN_BIN:-build/steer-trafgen}
 CONFIG=dpdk-config/demo.yaml
 OUT=build/demo
 STATS=$OUT/stats.json
@@ -23,6 +23,15 @@ UPSTREAM_MAC=02:00:00:00:00:03 # 203.0.113.2, the next hop on the wan
 
 rm -rf "$OUT"
 mkdir -p "$OUT"
+
+# Two demos on one host (two users, two checkouts) must not share EAL's
+# file prefix or the API's port: this run gets its own of each, unless the
+# caller chose them.
+export STEER_EAL_FILE_PREFIX=${STEER_EAL_FILE_PREFIX:-steer-demo-$$}
+if [[ -z ${STEER_METRICS_LISTEN:-} ]]; then
+	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	export STEER_METRICS_LISTEN=127.0.0.1:$port
+fi
 
 echo "== generating traffic"
 # lan -> wan: 16 flows x 5000 minimum-size UDP packets from 10.0.0.2 to
@@ -42,7 +51,7 @@ extra --src 198.51.100.5 --dst 10.0.0.99 --packets 3                        # sl
 extra --src 198.51.100.5 --dst 203.0.113.1 --packets 2 --proto icmp        # slow path: local (ping the router)
 extra --src 203.0.113.2 --dst 203.0.113.1 --malform arp                     # slow path: arp
 
-echo "== running steer (stops after 1 s without traffic)"
+echo "== running steer (stops after 1 s without traffic; file prefix $STEER_EAL_FILE_PREFIX, API on $STEER_METRICS_LISTEN)"
 start=$(date +%s%N)
 if ! "$STEER" run --config $CONFIG --exit-on-idle 1s --stats-file $STATS >$OUT/steer.log 2>&1; then
 	echo "demo: steer failed; its output:" >&2

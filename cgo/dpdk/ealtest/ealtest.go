@@ -45,9 +45,11 @@ func Run(m *testing.M, lcores string, vdevs ...string) int {
 		return 1
 	}
 	code := m.Run()
+	dir := eal.RuntimeDir()
 	if err := eal.Cleanup(); err != nil {
 		fmt.Fprintln(os.Stderr, "eal cleanup:", err)
 		code = 1
 	}
+	os.RemoveAll(dir) //nolint:errcheck // EAL leaves it; a test run must not
 	return code
 }
